@@ -1,0 +1,206 @@
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stackhook/authz.h"
+
+struct space_node {
+	char *id;
+	char *parent_id;
+	long parent;  /* index in spaces, -1 for none */
+	bool inherit;
+	enum sh_role direct;
+};
+
+struct sh_authz {
+	struct space_node *spaces;
+	size_t count;
+	bool root_admin;
+};
+
+static const char *const role_names[] = {"none", "read", "write", "admin"};
+
+const char *
+sh_role_name(enum sh_role role)
+{
+	return (unsigned)role <= SH_ROLE_ADMIN ? role_names[role] : "none";
+}
+
+int
+sh_role_parse(const char *text, enum sh_role *out)
+{
+	for (int r = SH_ROLE_READ; r <= SH_ROLE_ADMIN; r++) {
+		if (strcmp(text, role_names[r]) == 0) {
+			*out = (enum sh_role)r;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+sh_authz_grant(struct sh_db *db, const char *space, int64_t user_id,
+	       enum sh_role role, struct sh_err *err)
+{
+	static const char sql_set[] =
+		"INSERT INTO grants (space, user_id, role) VALUES ($1, $2, $3) "
+		"ON CONFLICT (space, user_id) DO UPDATE SET role = excluded.role";
+	static const char sql_remove[] =
+		"DELETE FROM grants WHERE space = $1 AND user_id = $2";
+	struct sh_stmt *st;
+	int rc;
+
+	if (sh_db_prepare(db, role == SH_ROLE_NONE ? sql_remove : sql_set, &st,
+			  err) < 0)
+		return -1;
+	sh_stmt_bind_text(st, 1, space);
+	sh_stmt_bind_int(st, 2, user_id);
+	if (role != SH_ROLE_NONE)
+		sh_stmt_bind_text(st, 3, sh_role_name(role));
+	rc = sh_stmt_step(st, err);
+	sh_stmt_release(st);
+	if (rc < 0 && err != NULL && err->code == SH_E_CONFLICT)
+		return sh_err_set(err, SH_E_NOT_FOUND, "space",
+				  "there is no space %s", space);
+	return rc < 0 ? -1 : 0;
+}
+
+void
+sh_authz_free(struct sh_authz *az)
+{
+	if (az == NULL)
+		return;
+	for (size_t i = 0; i < az->count; i++) {
+		free(az->spaces[i].id);
+		free(az->spaces[i].parent_id);
+	}
+	free(az->spaces);
+	free(az);
+}
+
+static long
+find_space(const struct sh_authz *az, const char *id)
+{
+	for (size_t i = 0; i < az->count; i++)
+		if (strcmp(az->spaces[i].id, id) == 0)
+			return (long)i;
+	return -1;
+}
+
+static int
+load_spaces(struct sh_db *db, struct sh_authz *az, struct sh_err *err)
+{
+	static const char sql[] = "SELECT id, parent, inherit FROM spaces";
+	struct space_node *grown, *node;
+	struct sh_stmt *st;
+	int rc;
+
+	if (sh_db_prepare(db, sql, &st, err) < 0)
+		return -1;
+	while ((rc = sh_stmt_step(st, err)) == 1) {
+		grown = realloc(az->spaces, (az->count + 1) * sizeof(*grown));
+		if (grown == NULL) {
+			rc = sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+			break;
+		}
+		az->spaces = grown;
+		node = &az->spaces[az->count++];
+		memset(node, 0, sizeof(*node));
+		node->id = strdup(sh_stmt_text(st, 0));
+		node->parent_id = sh_stmt_is_null(st, 1) ? NULL :
+							   strdup(sh_stmt_text(st, 1));
+		node->inherit = sh_stmt_int(st, 2) != 0;
+		if (node->id == NULL ||
+		    (!sh_stmt_is_null(st, 1) && node->parent_id == NULL)) {
+			rc = sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+			break;
+		}
+	}
+	sh_stmt_release(st);
+	return rc < 0 ? -1 : 0;
+}
+
+static int
+load_grants(struct sh_db *db, int64_t user_id, struct sh_authz *az,
+	    struct sh_err *err)
+{
+	static const char sql[] = "SELECT space, role FROM grants WHERE user_id = $1";
+	struct sh_stmt *st;
+	enum sh_role role;
+	long i;
+	int rc;
+
+	if (sh_db_prepare(db, sql, &st, err) < 0)
+		return -1;
+	sh_stmt_bind_int(st, 1, user_id);
+	while ((rc = sh_stmt_step(st, err)) == 1) {
+		i = find_space(az, sh_stmt_text(st, 0));
+		if (i < 0 || sh_role_parse(sh_stmt_text(st, 1), &role) < 0)
+			continue;
+		az->spaces[i].direct = role;
+		if (strcmp(az->spaces[i].id, SH_ROOT_SPACE) == 0 &&
+		    role == SH_ROLE_ADMIN)
+			az->root_admin = true;
+	}
+	sh_stmt_release(st);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+sh_authz_load(struct sh_db *db, int64_t user_id, struct sh_authz **out,
+	      struct sh_err *err)
+{
+	struct sh_authz *az = calloc(1, sizeof(*az));
+
+	*out = NULL;
+	if (az == NULL)
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	if (load_spaces(db, az, err) < 0 || load_grants(db, user_id, az, err) < 0) {
+		sh_authz_free(az);
+		return -1;
+	}
+	for (size_t i = 0; i < az->count; i++)
+		az->spaces[i].parent = az->spaces[i].parent_id ?
+					       find_space(az, az->spaces[i].parent_id) :
+					       -1;
+	*out = az;
+	return 0;
+}
+
+enum sh_role
+sh_authz_role(const struct sh_authz *az, const char *space)
+{
+	enum sh_role best = SH_ROLE_NONE;
+	long i = find_space(az, space);
+
+	if (i < 0)
+		return SH_ROLE_NONE;
+	if (az->root_admin)
+		return SH_ROLE_ADMIN;
+	/* Walk up while the chain inherits; the step count guards against a
+	 * cycle that a broken database could hold. */
+	for (size_t steps = 0; i >= 0 && steps <= az->count; steps++) {
+		const struct space_node *node = &az->spaces[i];
+
+		if (node->direct > best)
+			best = node->direct;
+		if (!node->inherit)
+			break;
+		i = node->parent;
+	}
+	return best;
+}
+
+size_t
+sh_authz_space_count(const struct sh_authz *az)
+{
+	return az->count;
+}
+
+const char *
+sh_authz_space_id(const struct sh_authz *az, size_t i)
+{
+	return i < az->count ? az->spaces[i].id : NULL;
+}

@@ -1,0 +1,140 @@
+#include "config.h"
+
+#include "db_backend.h"
+
+int
+sh_db_open(const char *target, const struct sh_db_options *opt,
+	   struct sh_db **out, struct sh_err *err)
+{
+	*out = NULL;
+	if (target[0] != '/')
+		return sh_err_set(err, SH_E_CONFIG, NULL,
+				  "database %s: only absolute SQLite paths are "
+				  "supported by this build", target);
+	return sh_db_sqlite_open(target, opt, out, err);
+}
+
+void
+sh_db_close(struct sh_db *db)
+{
+	if (db != NULL)
+		db->ops->close(db);
+}
+
+enum sh_db_backend
+sh_db_backend(const struct sh_db *db)
+{
+	return db->ops->backend;
+}
+
+int
+sh_db_exec(struct sh_db *db, const char *sql, struct sh_err *err)
+{
+	return db->ops->exec(db, sql, err);
+}
+
+int
+sh_db_begin(struct sh_db *db, struct sh_err *err)
+{
+	if (db->in_transaction)
+		return sh_err_set(err, SH_E_INTERNAL, NULL,
+				  "a transaction is already open");
+	if (db->ops->exec(db, db->begin_sql, err) < 0)
+		return -1;
+	db->in_transaction = true;
+	return 0;
+}
+
+int
+sh_db_commit(struct sh_db *db, struct sh_err *err)
+{
+	if (db->ops->exec(db, "COMMIT", err) < 0) {
+		sh_db_rollback(db);
+		return -1;
+	}
+	db->in_transaction = false;
+	return 0;
+}
+
+void
+sh_db_rollback(struct sh_db *db)
+{
+	if (!db->in_transaction)
+		return;
+	db->in_transaction = false;
+	db->ops->exec(db, "ROLLBACK", NULL);
+}
+
+int
+sh_db_prepare(struct sh_db *db, const char *sql, struct sh_stmt **out,
+	      struct sh_err *err)
+{
+	return db->ops->prepare(db, sql, out, err);
+}
+
+int64_t
+sh_db_changes(struct sh_db *db)
+{
+	return db->ops->changes(db);
+}
+
+int
+sh_stmt_bind_text(struct sh_stmt *st, int idx, const char *text)
+{
+	return st->db->ops->bind_text(st, idx, text);
+}
+
+int
+sh_stmt_bind_int(struct sh_stmt *st, int idx, int64_t value)
+{
+	return st->db->ops->bind_int(st, idx, value);
+}
+
+int
+sh_stmt_bind_blob(struct sh_stmt *st, int idx, const void *data, size_t len)
+{
+	return st->db->ops->bind_blob(st, idx, data, len);
+}
+
+int
+sh_stmt_bind_null(struct sh_stmt *st, int idx)
+{
+	return st->db->ops->bind_null(st, idx);
+}
+
+int
+sh_stmt_step(struct sh_stmt *st, struct sh_err *err)
+{
+	return st->db->ops->step(st, err);
+}
+
+bool
+sh_stmt_is_null(struct sh_stmt *st, int col)
+{
+	return st->db->ops->is_null(st, col);
+}
+
+const char *
+sh_stmt_text(struct sh_stmt *st, int col)
+{
+	return st->db->ops->text(st, col);
+}
+
+int64_t
+sh_stmt_int(struct sh_stmt *st, int col)
+{
+	return st->db->ops->int64(st, col);
+}
+
+const void *
+sh_stmt_blob(struct sh_stmt *st, int col, size_t *len)
+{
+	return st->db->ops->blob(st, col, len);
+}
+
+void
+sh_stmt_release(struct sh_stmt *st)
+{
+	if (st != NULL)
+		st->db->ops->release(st);
+}

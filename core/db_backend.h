@@ -1,0 +1,44 @@
+/*
+ * db_backend.h - what a database backend provides to db.c (private to core).
+ *
+ * Each backend embeds struct sh_db and struct sh_stmt at the start of its
+ * own structs and fills a static const struct sh_db_ops.
+ */
+#ifndef STACKHOOK_DB_BACKEND_H
+#define STACKHOOK_DB_BACKEND_H
+
+#include "stackhook/db.h"
+
+struct sh_db_ops {
+	enum sh_db_backend backend;
+	void (*close)(struct sh_db *db);
+	int (*exec)(struct sh_db *db, const char *sql, struct sh_err *err);
+	int (*prepare)(struct sh_db *db, const char *sql, struct sh_stmt **out,
+		       struct sh_err *err);
+	int64_t (*changes)(struct sh_db *db);
+	int (*bind_text)(struct sh_stmt *st, int idx, const char *text);
+	int (*bind_int)(struct sh_stmt *st, int idx, int64_t value);
+	int (*bind_blob)(struct sh_stmt *st, int idx, const void *data, size_t len);
+	int (*bind_null)(struct sh_stmt *st, int idx);
+	int (*step)(struct sh_stmt *st, struct sh_err *err);
+	bool (*is_null)(struct sh_stmt *st, int col);
+	const char *(*text)(struct sh_stmt *st, int col);
+	int64_t (*int64)(struct sh_stmt *st, int col);
+	const void *(*blob)(struct sh_stmt *st, int col, size_t *len);
+	void (*release)(struct sh_stmt *st);
+};
+
+struct sh_db {
+	const struct sh_db_ops *ops;
+	const char *begin_sql; /* the backend's "start a write transaction" */
+	bool in_transaction;
+};
+
+struct sh_stmt {
+	struct sh_db *db;
+};
+
+int sh_db_sqlite_open(const char *path, const struct sh_db_options *opt,
+		      struct sh_db **out, struct sh_err *err);
+
+#endif

@@ -1,0 +1,120 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stackhook/instance.h"
+#include "stackhook/schema.h"
+#include "stackhook/spool.h"
+
+int
+sh_instance_open(const char *config_path, struct sh_instance **out,
+		 struct sh_err *err)
+{
+	struct sh_instance *inst;
+
+	*out = NULL;
+	inst = calloc(1, sizeof(*inst));
+	if (inst == NULL)
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	if (sh_config_load(config_path, &inst->cfg, err) < 0) {
+		free(inst);
+		return -1;
+	}
+	*out = inst;
+	return 0;
+}
+
+void
+sh_instance_free(struct sh_instance *inst)
+{
+	if (inst == NULL)
+		return;
+	sh_db_close(inst->db);
+	sh_config_free(inst->cfg);
+	sh_crypto_wipe(inst->key, sizeof(inst->key));
+	free(inst);
+}
+
+int
+sh_instance_db(struct sh_instance *inst, struct sh_db **db, struct sh_err *err)
+{
+	struct sh_db_options opt = {
+		.busy_timeout_ms = inst->cfg->busy_timeout_ms,
+		.create = false,
+	};
+	struct sh_db *fresh = NULL;
+
+	*db = NULL;
+	if (inst->db == NULL) {
+		if (sh_db_open(inst->cfg->database, &opt, &fresh, err) < 0)
+			return -1;
+		if (sh_schema_check(fresh, err) < 0) {
+			sh_db_close(fresh);
+			return -1;
+		}
+		inst->db = fresh;
+	}
+	*db = inst->db;
+	return 0;
+}
+
+void
+sh_instance_db_reset(struct sh_instance *inst)
+{
+	sh_db_close(inst->db);
+	inst->db = NULL;
+}
+
+int
+sh_instance_key(struct sh_instance *inst, const unsigned char **key,
+		struct sh_err *err)
+{
+	if (!inst->key_loaded) {
+		if (sh_crypto_load_key(inst->cfg->secret_key_file, inst->key,
+				       err) < 0)
+			return -1;
+		inst->key_loaded = true;
+	}
+	*key = inst->key;
+	return 0;
+}
+
+static void
+note(char dst[SH_HEALTH_REASON_MAX], const struct sh_err *err, bool *ok)
+{
+	snprintf(dst, SH_HEALTH_REASON_MAX, "%s", err->msg);
+	*ok = false;
+}
+
+/* A cheap query proves the connection still answers (the file may have
+ * been removed or replaced since it was opened). */
+static int
+ping(struct sh_db *db, struct sh_err *err)
+{
+	return sh_schema_check(db, err);
+}
+
+void
+sh_instance_health(struct sh_instance *inst, struct sh_health *out)
+{
+	const unsigned char *key;
+	struct sh_err err;
+	struct sh_db *db;
+	bool was_open = inst->db != NULL;
+
+	memset(out, 0, sizeof(*out));
+	out->ok = true;
+	sh_err_clear(&err);
+	if (sh_instance_db(inst, &db, &err) < 0) {
+		note(out->database, &err, &out->ok);
+	} else if (was_open && ping(db, &err) < 0) {
+		note(out->database, &err, &out->ok);
+		sh_instance_db_reset(inst);
+	}
+	if (sh_spool_check(inst->cfg->spool, &err) < 0)
+		note(out->spool, &err, &out->ok);
+	if (sh_instance_key(inst, &key, &err) < 0)
+		note(out->secret_key, &err, &out->ok);
+}

@@ -1,0 +1,179 @@
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "stackhook/schema.h"
+
+struct migration {
+	int version;
+	const char *sqlite;
+};
+
+/* Append only: a released migration never changes. */
+static const struct migration migrations[] = {
+	{1,
+	 "CREATE TABLE users ("
+	 "  id INTEGER PRIMARY KEY,"
+	 "  name TEXT NOT NULL UNIQUE,"
+	 "  created_at INTEGER NOT NULL);"
+	 "CREATE TABLE api_keys ("
+	 "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	 "  user_id INTEGER NOT NULL REFERENCES users(id),"
+	 "  hash TEXT NOT NULL UNIQUE,"
+	 "  prefix TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  last_used_at INTEGER,"
+	 "  revoked_at INTEGER);"
+	 "CREATE TABLE spaces ("
+	 "  id TEXT PRIMARY KEY,"
+	 "  name TEXT NOT NULL,"
+	 "  parent TEXT REFERENCES spaces(id),"
+	 "  inherit INTEGER NOT NULL DEFAULT 1,"
+	 "  description TEXT NOT NULL DEFAULT '',"
+	 "  created_at INTEGER NOT NULL,"
+	 "  updated_at INTEGER NOT NULL);"
+	 "CREATE INDEX spaces_parent ON spaces(parent);"
+	 "INSERT INTO spaces (id, name, parent, inherit, created_at, updated_at)"
+	 "  VALUES ('root', 'root', NULL, 0, CAST(strftime('%s','now') AS INTEGER),"
+	 "          CAST(strftime('%s','now') AS INTEGER));"
+	 "CREATE TABLE grants ("
+	 "  space TEXT NOT NULL REFERENCES spaces(id),"
+	 "  user_id INTEGER NOT NULL REFERENCES users(id),"
+	 "  role TEXT NOT NULL CHECK (role IN ('read','write','admin')),"
+	 "  PRIMARY KEY (space, user_id));"
+	 "CREATE INDEX grants_user ON grants(user_id);"
+	 "CREATE TABLE audit ("
+	 "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+	 "  at INTEGER NOT NULL,"
+	 "  actor TEXT NOT NULL,"
+	 "  address TEXT,"
+	 "  action TEXT NOT NULL,"
+	 "  object_type TEXT NOT NULL,"
+	 "  object_id TEXT NOT NULL,"
+	 "  space TEXT,"
+	 "  detail TEXT);"
+	 "CREATE INDEX audit_space ON audit(space, id);"},
+};
+
+#define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+int
+sh_schema_current(void)
+{
+	return migrations[MIGRATION_COUNT - 1].version;
+}
+
+static const char sql_has_table[] =
+	"SELECT count(*) FROM sqlite_master "
+	"WHERE type = 'table' AND name = 'schema_migrations'";
+static const char sql_max_version[] =
+	"SELECT coalesce(max(version), 0) FROM schema_migrations";
+static const char sql_record[] =
+	"INSERT INTO schema_migrations (version, applied_at) "
+	"VALUES ($1, CAST(strftime('%s','now') AS INTEGER))";
+
+/* Reads one integer from a one-row query. */
+static int
+query_int(struct sh_db *db, const char *sql, int64_t *out, struct sh_err *err)
+{
+	struct sh_stmt *st;
+	int rc;
+
+	if (sh_db_prepare(db, sql, &st, err) < 0)
+		return -1;
+	rc = sh_stmt_step(st, err);
+	if (rc == 1)
+		*out = sh_stmt_int(st, 0);
+	sh_stmt_release(st);
+	if (rc == 0)
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "query returned no row");
+	return rc < 0 ? -1 : 0;
+}
+
+int
+sh_schema_version(struct sh_db *db, int *version, struct sh_err *err)
+{
+	int64_t n;
+
+	*version = 0;
+	if (query_int(db, sql_has_table, &n, err) < 0)
+		return -1;
+	if (n == 0)
+		return 0;
+	if (query_int(db, sql_max_version, &n, err) < 0)
+		return -1;
+	*version = (int)n;
+	return 0;
+}
+
+/* A newer schema may mean columns this binary would not fill in. */
+static int
+refuse_newer(int version, struct sh_err *err)
+{
+	return sh_err_set(err, SH_E_STORAGE, NULL,
+			  "the database has schema version %d, newer than this "
+			  "stackhook (%d): install the newer stackhook",
+			  version, sh_schema_current());
+}
+
+int
+sh_schema_migrate(struct sh_db *db, int *from, struct sh_err *err)
+{
+	struct sh_stmt *st;
+	int version;
+
+	if (sh_db_begin(db, err) < 0)
+		return -1;
+	if (sh_db_exec(db,
+		       "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		       "  version INTEGER PRIMARY KEY,"
+		       "  applied_at INTEGER NOT NULL)",
+		       err) < 0 ||
+	    sh_schema_version(db, &version, err) < 0)
+		goto fail;
+	if (from != NULL)
+		*from = version;
+	if (version > sh_schema_current()) {
+		refuse_newer(version, err);
+		goto fail;
+	}
+	for (int i = 0; i < MIGRATION_COUNT; i++) {
+		int rc;
+
+		if (migrations[i].version <= version)
+			continue;
+		if (sh_db_exec(db, migrations[i].sqlite, err) < 0) {
+			sh_err_prefix(err, "migration %d", migrations[i].version);
+			goto fail;
+		}
+		if (sh_db_prepare(db, sql_record, &st, err) < 0)
+			goto fail;
+		sh_stmt_bind_int(st, 1, migrations[i].version);
+		rc = sh_stmt_step(st, err);
+		sh_stmt_release(st);
+		if (rc < 0)
+			goto fail;
+	}
+	return sh_db_commit(db, err);
+fail:
+	sh_db_rollback(db);
+	return -1;
+}
+
+int
+sh_schema_check(struct sh_db *db, struct sh_err *err)
+{
+	int version;
+
+	if (sh_schema_version(db, &version, err) < 0)
+		return -1;
+	if (version == sh_schema_current())
+		return 0;
+	if (version < sh_schema_current())
+		return sh_err_set(err, SH_E_STORAGE, NULL,
+				  "the database has schema version %d and this "
+				  "stackhook needs %d: run `stackhook init` to "
+				  "migrate it", version, sh_schema_current());
+	return refuse_newer(version, err);
+}

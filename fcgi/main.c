@@ -1,0 +1,273 @@
+/*
+ * stackhook.fcgi - the FastCGI responder (and plain CGI program).
+ *
+ * FastCGI when fd 0 is a listening socket (spawn-fcgi, mod_fcgid, systemd
+ * with StandardInput=socket) or when systemd passes one (LISTEN_FDS);
+ * otherwise one CGI request from the environment and stdin.  SIGTERM lets
+ * the request in flight finish, then the process exits.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "router.h"
+#include "stackhook/instance.h"
+#include "stackhook/log.h"
+
+#define INSTANCE_CACHE_MAX 8
+#define SD_LISTEN_FDS_START 3
+
+/* The instances this process serves: one, unless the web server names
+ * several config files through the STACKHOOK_CONFIG parameter. */
+struct responder {
+	const char *path; /* -c or $STACKHOOK_CONFIG: overrides the parameter */
+	struct sh_instance *cache[INSTANCE_CACHE_MAX];
+	size_t cached;
+};
+
+static volatile sig_atomic_t stopping;
+
+static void
+on_stop_signal(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: accept() must return EINTR so the loop can stop. */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+static struct sh_instance *
+instance_for(struct responder *r, const char *param_path, struct sh_err *err)
+{
+	const char *path;
+	struct sh_instance *inst;
+
+	if (r->path != NULL)
+		path = r->path;
+	else if (param_path != NULL && param_path[0] != '\0')
+		path = param_path;
+	else
+		path = sh_config_default_path();
+	for (size_t i = 0; i < r->cached; i++)
+		if (strcmp(r->cache[i]->cfg->path, path) == 0)
+			return r->cache[i];
+	if (r->cached == INSTANCE_CACHE_MAX) {
+		sh_err_set(err, SH_E_CONFIG, NULL,
+			   "more than %d config files named through STACKHOOK_CONFIG",
+			   INSTANCE_CACHE_MAX);
+		return NULL;
+	}
+	if (sh_instance_open(path, &inst, err) < 0)
+		return NULL;
+	r->cache[r->cached++] = inst;
+	return inst;
+}
+
+/* Serves one request whose parameters and body req can reach, writing the
+ * CGI-format answer into out. */
+static void
+serve(struct responder *r, struct sh_http_request *req, struct sh_buf *out)
+{
+	struct sh_http_response resp;
+	struct sh_instance *inst;
+	struct sh_err err;
+
+	sh_err_clear(&err);
+	sh_http_response_init(&resp);
+	inst = instance_for(r, sh_http_param(req, "STACKHOOK_CONFIG"), &err);
+	if (inst == NULL)
+		sh_http_error(&resp, &err);
+	else
+		sh_router_dispatch(inst, req, &resp);
+	if (sh_http_serialize(&resp, out) < 0) {
+		sh_buf_release(out);
+		sh_buf_puts(out, "Status: 500 Internal Server Error\r\n"
+				 "Content-Type: text/plain\r\n\r\nout of memory\n");
+	}
+	sh_http_response_release(&resp);
+	sh_http_request_release(req);
+}
+
+static const char *
+fcgi_param(void *ctx, const char *name)
+{
+	return FCGX_GetParam(name, ((FCGX_Request *)ctx)->envp);
+}
+
+static ssize_t
+fcgi_read(void *ctx, void *buf, size_t len)
+{
+	int n = FCGX_GetStr(buf, len > INT32_MAX ? INT32_MAX : (int)len,
+			    ((FCGX_Request *)ctx)->in);
+
+	return n < 0 ? -1 : n;
+}
+
+static const char *
+cgi_param(void *ctx, const char *name)
+{
+	(void)ctx;
+	return getenv(name);
+}
+
+static ssize_t
+cgi_read(void *ctx, void *buf, size_t len)
+{
+	ssize_t n;
+
+	(void)ctx;
+	do
+		n = read(STDIN_FILENO, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+static int
+run_fastcgi(struct responder *r, int listen_fd)
+{
+	FCGX_Request request;
+	struct sh_buf out = SH_BUF_INIT;
+
+	if (FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&request, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		sh_log(LOG_ERR, "fastcgi: cannot initialise libfcgi");
+		return 1;
+	}
+	while (!stopping && FCGX_Accept_r(&request) >= 0) {
+		struct sh_http_request req = {
+			.param = fcgi_param, .read = fcgi_read, .ctx = &request,
+		};
+
+		serve(r, &req, &out);
+		FCGX_PutStr(out.data, (int)out.len, request.out);
+		FCGX_Finish_r(&request);
+		sh_buf_release(&out);
+	}
+	FCGX_Free(&request, 1);
+	return 0;
+}
+
+static int
+run_cgi(struct responder *r)
+{
+	struct sh_http_request req = {.param = cgi_param, .read = cgi_read};
+	struct sh_buf out = SH_BUF_INIT;
+	int rc;
+
+	serve(r, &req, &out);
+	rc = fwrite(out.data, 1, out.len, stdout) == out.len && fflush(stdout) == 0;
+	sh_buf_release(&out);
+	return rc ? 0 : 1;
+}
+
+/* The socket systemd passed (LISTEN_FDS), or -1 when none. */
+static int
+systemd_socket(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	if (pid == NULL || fds == NULL || atol(pid) != (long)getpid() ||
+	    atoi(fds) < 1)
+		return -1;
+	return SD_LISTEN_FDS_START;
+}
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: stackhook.fcgi [-c FILE]\n"
+		"\n"
+		"The stackhook FastCGI responder.  Started with a listening socket on\n"
+		"standard input (spawn-fcgi, mod_fcgid, systemd) or LISTEN_FDS it serves\n"
+		"FastCGI; otherwise it answers one CGI request.\n"
+		"\n"
+		"  -c, --config FILE  config file (default: $STACKHOOK_CONFIG, else\n"
+		"                     %s;\n"
+		"                     the web server may also pass STACKHOOK_CONFIG)\n"
+		"  -h, --help         this help\n"
+		"  -V, --version      the version\n",
+		sh_config_default_path());
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option options[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct responder r = {0};
+	const char *config = NULL;
+	struct sh_err err;
+	int listen_fd, opt, rc;
+	bool cgi;
+
+	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			config = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("stackhook.fcgi %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	umask(077);
+	install_signals();
+	listen_fd = systemd_socket();
+	cgi = listen_fd < 0 && FCGX_IsCGI();
+	if (listen_fd < 0)
+		listen_fd = 0;
+
+	if (config == NULL && getenv("STACKHOOK_CONFIG") != NULL)
+		config = sh_config_default_path();
+	r.path = config;
+	/* A FastCGI process reads its config now, so that a broken file stops
+	 * the start with its file, line and key -- unless the web server names
+	 * it in each request's STACKHOOK_CONFIG parameter.  A CGI request
+	 * answers a config error as a 500 and logs it. */
+	if (!cgi && (config != NULL || access(sh_config_default_path(), F_OK) == 0)) {
+		struct sh_instance *inst = instance_for(&r, NULL, &err);
+
+		if (inst == NULL) {
+			fprintf(stderr, "stackhook.fcgi: %s\n", err.msg);
+			return 1;
+		}
+		sh_log_open(inst->cfg->log, "stackhook.fcgi", LOG_INFO);
+	}
+	rc = cgi ? run_cgi(&r) : run_fastcgi(&r, listen_fd);
+	for (size_t i = 0; i < r.cached; i++)
+		sh_instance_free(r.cache[i]);
+	return rc;
+}

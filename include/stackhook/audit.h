@@ -1,0 +1,27 @@
+/*
+ * audit.h - the record of every change made through the API or the CLI.
+ *
+ * Who, when, what, on which object and from which address.  detail is a
+ * short text chosen by the caller and must never hold a secret's value.
+ */
+#ifndef STACKHOOK_AUDIT_H
+#define STACKHOOK_AUDIT_H
+
+#include "stackhook/db.h"
+#include "stackhook/err.h"
+
+struct sh_audit_entry {
+	const char *actor;       /* user name, or "cli:<unix user>" */
+	const char *address;     /* client address, NULL from the CLI */
+	const char *action;      /* "create", "update", "delete", "revoke", ... */
+	const char *object_type; /* "api_key", "space", "integration", ... */
+	const char *object_id;
+	const char *space;       /* the space the object belongs to, or NULL */
+	const char *detail;      /* NULL or a short description, no secrets */
+};
+
+/* Appends entry in the caller's transaction.  Returns 0 or -1 (err set). */
+int sh_audit_record(struct sh_db *db, const struct sh_audit_entry *entry,
+		    struct sh_err *err);
+
+#endif

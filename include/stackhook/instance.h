@@ -1,0 +1,62 @@
+/*
+ * instance.h - one configured stackhook: its config, its database
+ * connection (opened on demand) and its secret key.
+ *
+ * The responder keeps an instance for its lifetime; a database that cannot
+ * be opened is not fatal: each use tries again, and sh_instance_health()
+ * says what is wrong, so /healthz can answer 503 while the process serves.
+ */
+#ifndef STACKHOOK_INSTANCE_H
+#define STACKHOOK_INSTANCE_H
+
+#include <stdbool.h>
+
+#include "stackhook/config.h"
+#include "stackhook/crypto.h"
+#include "stackhook/db.h"
+#include "stackhook/err.h"
+
+struct sh_instance {
+	struct sh_config *cfg;
+	struct sh_db *db;     /* NULL until sh_instance_db() succeeds */
+	unsigned char key[SH_SECRET_KEY_LEN];
+	bool key_loaded;
+};
+
+/* Reads the config at path; *out (sh_instance_free() it) opens nothing yet.
+ * Returns 0 or -1 (err set, SH_E_CONFIG). */
+int sh_instance_open(const char *config_path, struct sh_instance **out,
+		     struct sh_err *err);
+
+/* Closes the database, wipes the key, frees inst.  NULL is allowed. */
+void sh_instance_free(struct sh_instance *inst);
+
+/*
+ * The database connection, opened on first use and checked to have the
+ * current schema.  The connection stays owned by inst.  Returns 0, or -1
+ * with err (SH_E_STORAGE) -- then the next call tries again.
+ */
+int sh_instance_db(struct sh_instance *inst, struct sh_db **db,
+		   struct sh_err *err);
+
+/* Drops the connection after a storage failure, so that the next use
+ * reopens it (the file may have been replaced or repaired). */
+void sh_instance_db_reset(struct sh_instance *inst);
+
+/* The secret key, read on first use.  Returns 0 or -1 (err set). */
+int sh_instance_key(struct sh_instance *inst, const unsigned char **key,
+		    struct sh_err *err);
+
+#define SH_HEALTH_REASON_MAX SH_ERR_MSG_MAX
+
+struct sh_health {
+	bool ok;
+	char database[SH_HEALTH_REASON_MAX]; /* "" when fine, else the reason */
+	char spool[SH_HEALTH_REASON_MAX];
+	char secret_key[SH_HEALTH_REASON_MAX];
+};
+
+/* Checks database (answers, schema current), spool (writable) and key. */
+void sh_instance_health(struct sh_instance *inst, struct sh_health *out);
+
+#endif
