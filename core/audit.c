@@ -27,3 +27,17 @@ sh_audit_record(struct sh_db *db, const struct sh_audit_entry *e,
 	sh_stmt_release(st);
 	return rc < 0 ? -1 : 0;
 }
+
+int
+sh_audit_actor(struct sh_db *db, const struct sh_actor *actor,
+	       const char *action, const char *object_type, const char *object_id,
+	       const char *space, const char *detail, struct sh_err *err)
+{
+	struct sh_audit_entry e = {
+		.actor = actor->name, .address = actor->address, .action = action,
+		.object_type = object_type, .object_id = object_id, .space = space,
+		.detail = detail,
+	};
+
+	return sh_audit_record(db, &e, err);
+}

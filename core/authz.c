@@ -204,3 +204,90 @@ sh_authz_space_id(const struct sh_authz *az, size_t i)
 {
 	return i < az->count ? az->spaces[i].id : NULL;
 }
+
+bool
+sh_authz_is_root_admin(const struct sh_authz *az)
+{
+	return az->root_admin;
+}
+
+bool
+sh_authz_space_exists(const struct sh_authz *az, const char *space)
+{
+	return find_space(az, space) >= 0;
+}
+
+const char *
+sh_authz_parent(const struct sh_authz *az, const char *space)
+{
+	long i = find_space(az, space);
+
+	return i >= 0 && az->spaces[i].parent >= 0 ?
+		       az->spaces[az->spaces[i].parent].id :
+		       NULL;
+}
+
+bool
+sh_authz_within(const struct sh_authz *az, const char *space,
+		const char *ancestor)
+{
+	long i = find_space(az, space);
+
+	for (size_t steps = 0; i >= 0 && steps <= az->count; steps++) {
+		if (strcmp(az->spaces[i].id, ancestor) == 0)
+			return true;
+		i = az->spaces[i].parent;
+	}
+	return false;
+}
+
+bool
+sh_authz_can_use(const struct sh_authz *az, bool is_default,
+		 const char *integration_space, const char *stack_space,
+		 const char **why)
+{
+	long i = find_space(az, stack_space);
+
+	if (why != NULL)
+		*why = NULL;
+	if (is_default)
+		return true;
+	for (size_t steps = 0; i >= 0 && steps <= az->count; steps++) {
+		const struct space_node *node = &az->spaces[i];
+
+		if (strcmp(node->id, integration_space) == 0)
+			return true;
+		if (!node->inherit || node->parent < 0) {
+			if (why != NULL)
+				*why = node->id;
+			return false;
+		}
+		i = node->parent;
+	}
+	if (why != NULL)
+		*why = stack_space;
+	return false;
+}
+
+bool
+sh_authz_may_list_integration(const struct sh_authz *az, bool is_default,
+			      const char *space)
+{
+	if (is_default || az->root_admin)
+		return true;
+	for (size_t i = 0; i < az->count; i++) {
+		if (sh_authz_role(az, az->spaces[i].id) >= SH_ROLE_READ &&
+		    sh_authz_can_use(az, false, space, az->spaces[i].id, NULL))
+			return true;
+	}
+	return false;
+}
+
+bool
+sh_authz_may_admin_integration(const struct sh_authz *az, bool is_default,
+			       const char *space)
+{
+	if (is_default)
+		return az->root_admin;
+	return sh_authz_role(az, space) == SH_ROLE_ADMIN;
+}

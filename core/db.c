@@ -1,5 +1,8 @@
 #include "config.h"
 
+#include <stdarg.h>
+#include <string.h>
+
 #include "db_backend.h"
 
 int
@@ -137,4 +140,91 @@ sh_stmt_release(struct sh_stmt *st)
 {
 	if (st != NULL)
 		st->db->ops->release(st);
+}
+
+/* Binds the variadic arguments described by types (see db.h). */
+static int
+bind_args(struct sh_stmt *st, const char *types, va_list ap, struct sh_err *err)
+{
+	int rc = 0;
+
+	/* Catches a types string that does not match the SQL before any
+	 * argument is read the wrong way. */
+	if ((size_t)st->db->ops->param_count(st) != strlen(types))
+		return sh_err_set(err, SH_E_INTERNAL, NULL,
+				  "statement takes %d values, %zu given",
+				  st->db->ops->param_count(st), strlen(types));
+
+	for (int i = 0; types[i] != '\0'; i++) {
+		const void *data;
+
+		switch (types[i]) {
+		case 't':
+			rc |= sh_stmt_bind_text(st, i + 1, va_arg(ap, const char *));
+			break;
+		case 'i':
+			rc |= sh_stmt_bind_int(st, i + 1, va_arg(ap, int64_t));
+			break;
+		case 'z': {
+			int64_t v = va_arg(ap, int64_t);
+
+			rc |= v ? sh_stmt_bind_int(st, i + 1, v) :
+				  sh_stmt_bind_null(st, i + 1);
+			break;
+		}
+		case 'b':
+			data = va_arg(ap, const void *);
+			rc |= sh_stmt_bind_blob(st, i + 1, data, va_arg(ap, size_t));
+			break;
+		default:
+			return sh_err_set(err, SH_E_INTERNAL, NULL,
+					  "bad bind type '%c'", types[i]);
+		}
+	}
+	if (rc != 0)
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "cannot bind a value");
+	return 0;
+}
+
+int64_t
+sh_db_run(struct sh_db *db, const char *sql, struct sh_err *err,
+	  const char *types, ...)
+{
+	struct sh_stmt *st;
+	va_list ap;
+	int rc;
+
+	if (sh_db_prepare(db, sql, &st, err) < 0)
+		return -1;
+	va_start(ap, types);
+	rc = bind_args(st, types, ap, err);
+	va_end(ap);
+	while (rc == 0 && (rc = sh_stmt_step(st, err)) == 1)
+		rc = 0;
+	sh_stmt_release(st);
+	return rc < 0 ? -1 : sh_db_changes(db);
+}
+
+int
+sh_db_query(struct sh_db *db, const char *sql, struct sh_stmt **out,
+	    struct sh_err *err, const char *types, ...)
+{
+	struct sh_stmt *st;
+	va_list ap;
+	int rc;
+
+	*out = NULL;
+	if (sh_db_prepare(db, sql, &st, err) < 0)
+		return -1;
+	va_start(ap, types);
+	rc = bind_args(st, types, ap, err);
+	va_end(ap);
+	if (rc == 0)
+		rc = sh_stmt_step(st, err);
+	if (rc != 1) {
+		sh_stmt_release(st);
+		return rc < 0 ? -1 : 0;
+	}
+	*out = st;
+	return 1;
 }

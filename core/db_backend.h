@@ -16,6 +16,7 @@ struct sh_db_ops {
 	int (*prepare)(struct sh_db *db, const char *sql, struct sh_stmt **out,
 		       struct sh_err *err);
 	int64_t (*changes)(struct sh_db *db);
+	int (*param_count)(struct sh_stmt *st);
 	int (*bind_text)(struct sh_stmt *st, int idx, const char *text);
 	int (*bind_int)(struct sh_stmt *st, int idx, int64_t value);
 	int (*bind_blob)(struct sh_stmt *st, int idx, const void *data, size_t len);

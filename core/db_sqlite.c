@@ -58,6 +58,10 @@ fail_sqlite(struct sqlite_db *db, int rc, struct sh_err *err, const char *what)
 		code = SH_E_INTERNAL;
 		break;
 	}
+	/* A conflict is the client's business; where the file lives is not. */
+	if (code == SH_E_CONFLICT)
+		return sh_err_set(err, code, NULL,
+				  "the change conflicts with existing data (%s)", msg);
 	return sh_err_set(err, code, NULL, "database %s: %s: %s", db->path, what,
 			  msg);
 }
@@ -138,6 +142,12 @@ fail:
 	free(native);
 	free(st);
 	return -1;
+}
+
+static int
+sqlite_param_count(struct sh_stmt *st)
+{
+	return sqlite3_bind_parameter_count(((struct sqlite_stmt *)st)->handle);
 }
 
 static int64_t
@@ -251,6 +261,7 @@ static const struct sh_db_ops sqlite_ops = {
 	.exec = sqlite_exec,
 	.prepare = sqlite_prepare,
 	.changes = sqlite_changes,
+	.param_count = sqlite_param_count,
 	.bind_text = sqlite_bind_text,
 	.bind_int = sqlite_bind_int,
 	.bind_blob = sqlite_bind_blob,

@@ -144,6 +144,47 @@ sh_http_read_body(struct sh_http_request *req, size_t max_body,
 	return 0;
 }
 
+int
+sh_http_query(const struct sh_http_request *req, const char *name, char *out,
+	      size_t size)
+{
+	size_t name_len = strlen(name);
+	const char *p = req->query;
+
+	while (p != NULL && *p != '\0') {
+		const char *end = strchr(p, '&');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char *value;
+
+		if (len > name_len && strncmp(p, name, name_len) == 0 &&
+		    p[name_len] == '=') {
+			size_t vlen = len - name_len - 1;
+
+			char *raw = strndup(p + name_len + 1, vlen);
+
+			if (raw == NULL)
+				return -1;
+			/* '+' is a space; "%2B" is a plus: swap before decoding. */
+			for (char *c = raw; *c; c++)
+				if (*c == '+')
+					*c = ' ';
+			value = percent_decode(raw, vlen);
+			free(raw);
+			if (value == NULL)
+				return -1;
+			if (strlen(value) >= size) {
+				free(value);
+				return -1;
+			}
+			memcpy(out, value, strlen(value) + 1);
+			free(value);
+			return 1;
+		}
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
 void
 sh_http_request_release(struct sh_http_request *req)
 {

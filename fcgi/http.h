@@ -61,6 +61,14 @@ int sh_http_parse_target(struct sh_http_request *req, const char *mount_path,
 int sh_http_read_body(struct sh_http_request *req, size_t max_body,
 		      struct sh_err *err);
 
+/*
+ * Finds query parameter name and percent-decodes its value ('+' is a
+ * space) into out.  Returns 1 when found, 0 when absent, -1 when the value
+ * is malformed or does not fit in size bytes.
+ */
+int sh_http_query(const struct sh_http_request *req, const char *name,
+		  char *out, size_t size);
+
 /* Frees what parsing and reading allocated. */
 void sh_http_request_release(struct sh_http_request *req);
 

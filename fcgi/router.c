@@ -6,9 +6,35 @@
 
 #include "router.h"
 
+#define API SH_ROUTE_AUTH
+#define API_BODY (SH_ROUTE_AUTH | SH_ROUTE_BODY)
+
 static const struct sh_route routes[] = {
 	{"GET", "/healthz", sh_route_healthz, 0},
-	{"GET", "/api/v1/whoami", sh_route_whoami, SH_ROUTE_AUTH},
+	{"GET", "/api/v1/whoami", sh_route_whoami, API},
+
+	{"GET", "/api/v1/spaces", sh_route_spaces_list, API},
+	{"POST", "/api/v1/spaces", sh_route_spaces_create, API_BODY},
+	{"GET", "/api/v1/spaces/{}", sh_route_spaces_get, API},
+	{"PATCH", "/api/v1/spaces/{}", sh_route_spaces_patch, API_BODY},
+	{"DELETE", "/api/v1/spaces/{}", sh_route_spaces_delete, API},
+	{"PUT", "/api/v1/spaces/{}/members/{}", sh_route_members_put, API_BODY},
+	{"DELETE", "/api/v1/spaces/{}/members/{}", sh_route_members_delete, API},
+
+	{"GET", "/api/v1/integrations", sh_route_integrations_list, API},
+	{"POST", "/api/v1/integrations", sh_route_integrations_create, API_BODY},
+	{"GET", "/api/v1/integrations/{}", sh_route_integrations_get, API},
+	{"PATCH", "/api/v1/integrations/{}", sh_route_integrations_patch, API_BODY},
+	{"DELETE", "/api/v1/integrations/{}", sh_route_integrations_delete, API},
+	{"GET", "/api/v1/integrations/{}/details", sh_route_integrations_details, API},
+	{"POST", "/api/v1/integrations/{}/rotate-secret", sh_route_integrations_rotate, API},
+	{"GET", "/api/v1/integrations/{}/health", sh_route_integrations_health, API},
+
+	{"GET", "/api/v1/stacks", sh_route_stacks_list, API},
+	{"POST", "/api/v1/stacks", sh_route_stacks_create, API_BODY},
+	{"GET", "/api/v1/stacks/{}", sh_route_stacks_get, API},
+	{"PATCH", "/api/v1/stacks/{}", sh_route_stacks_patch, API_BODY},
+	{"DELETE", "/api/v1/stacks/{}", sh_route_stacks_delete, API},
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
@@ -141,6 +167,69 @@ find_route(struct sh_route_ctx *ctx)
 		sh_http_errorf(ctx->resp, SH_E_NOT_FOUND, NULL,
 			       "there is nothing at this address");
 	return NULL;
+}
+
+struct sh_actor
+sh_route_actor(const struct sh_route_ctx *ctx)
+{
+	struct sh_actor actor = {
+		.user_id = ctx->user.id,
+		.name = ctx->user.name,
+		.address = ctx->req->remote_addr,
+	};
+
+	return actor;
+}
+
+int
+sh_route_body(struct sh_route_ctx *ctx, cJSON **body)
+{
+	struct sh_err err;
+
+	sh_err_clear(&err);
+	if (sh_json_parse_object(ctx->req->body, ctx->req->body_len, body, &err) < 0) {
+		sh_http_error(ctx->resp, &err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+sh_route_reply(struct sh_route_ctx *ctx, int rc, int status, cJSON *out,
+	       const struct sh_err *err)
+{
+	if (rc < 0) {
+		cJSON_Delete(out);
+		sh_http_error(ctx->resp, err);
+	} else if (out == NULL) {
+		ctx->resp->status = status;
+	} else {
+		sh_http_json(ctx->resp, status, out);
+	}
+}
+
+int
+sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page)
+{
+	char limit[16], after[32];
+	int has_limit = sh_http_query(ctx->req, "limit", limit, sizeof(limit));
+	int has_after = sh_http_query(ctx->req, "after", after, sizeof(after));
+	struct sh_err err;
+
+	sh_err_clear(&err);
+	if (has_limit < 0 || has_after < 0) {
+		sh_http_errorf(ctx->resp, SH_E_INVALID_FIELD,
+			       has_limit < 0 ? "limit" : "after",
+			       "the %s parameter is malformed",
+			       has_limit < 0 ? "limit" : "after");
+		return -1;
+	}
+	if (sh_page_parse(has_limit ? limit : NULL, has_after ? after : NULL, page,
+			  &err) < 0) {
+		sh_http_error(ctx->resp, &err);
+		return -1;
+	}
+	return 0;
 }
 
 void

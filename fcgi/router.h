@@ -5,6 +5,8 @@
 #define STACKHOOK_FCGI_ROUTER_H
 
 #include "http.h"
+#include "stackhook/authz.h"
+#include "stackhook/json.h"
 #include "stackhook/db.h"
 #include "stackhook/instance.h"
 #include "stackhook/users.h"
@@ -49,8 +51,49 @@ void sh_router_dispatch(struct sh_instance *inst, struct sh_http_request *req,
 int sh_router_match(const char *pattern, const char *route,
 		    char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX]);
 
+/* Helpers for handlers. */
+
+/* The caller as the core sees it (valid while ctx lives). */
+struct sh_actor sh_route_actor(const struct sh_route_ctx *ctx);
+
+/* Parses the body as a JSON object into *body (cJSON_Delete() it); on
+ * failure writes the 400 answer and returns -1. */
+int sh_route_body(struct sh_route_ctx *ctx, cJSON **body);
+
+/* Answers a core call: its error when rc < 0, else status with out (taken;
+ * NULL for 204). */
+void sh_route_reply(struct sh_route_ctx *ctx, int rc, int status, cJSON *out,
+		    const struct sh_err *err);
+
+/* The page of a list from ?limit= and ?after=; writes 400 and returns -1
+ * when they are malformed. */
+int sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page);
+
 /* Handlers, one file per family. */
 void sh_route_healthz(struct sh_route_ctx *ctx);
 void sh_route_whoami(struct sh_route_ctx *ctx);
+
+void sh_route_spaces_list(struct sh_route_ctx *ctx);
+void sh_route_spaces_create(struct sh_route_ctx *ctx);
+void sh_route_spaces_get(struct sh_route_ctx *ctx);
+void sh_route_spaces_patch(struct sh_route_ctx *ctx);
+void sh_route_spaces_delete(struct sh_route_ctx *ctx);
+void sh_route_members_put(struct sh_route_ctx *ctx);
+void sh_route_members_delete(struct sh_route_ctx *ctx);
+
+void sh_route_integrations_list(struct sh_route_ctx *ctx);
+void sh_route_integrations_create(struct sh_route_ctx *ctx);
+void sh_route_integrations_get(struct sh_route_ctx *ctx);
+void sh_route_integrations_details(struct sh_route_ctx *ctx);
+void sh_route_integrations_patch(struct sh_route_ctx *ctx);
+void sh_route_integrations_rotate(struct sh_route_ctx *ctx);
+void sh_route_integrations_delete(struct sh_route_ctx *ctx);
+void sh_route_integrations_health(struct sh_route_ctx *ctx);
+
+void sh_route_stacks_list(struct sh_route_ctx *ctx);
+void sh_route_stacks_create(struct sh_route_ctx *ctx);
+void sh_route_stacks_get(struct sh_route_ctx *ctx);
+void sh_route_stacks_patch(struct sh_route_ctx *ctx);
+void sh_route_stacks_delete(struct sh_route_ctx *ctx);
 
 #endif

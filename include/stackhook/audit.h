@@ -7,6 +7,7 @@
 #ifndef STACKHOOK_AUDIT_H
 #define STACKHOOK_AUDIT_H
 
+#include "stackhook/authz.h"
 #include "stackhook/db.h"
 #include "stackhook/err.h"
 
@@ -23,5 +24,11 @@ struct sh_audit_entry {
 /* Appends entry in the caller's transaction.  Returns 0 or -1 (err set). */
 int sh_audit_record(struct sh_db *db, const struct sh_audit_entry *entry,
 		    struct sh_err *err);
+
+/* sh_audit_record() for a change an actor made through the API or CLI. */
+int sh_audit_actor(struct sh_db *db, const struct sh_actor *actor,
+		   const char *action, const char *object_type,
+		   const char *object_id, const char *space, const char *detail,
+		   struct sh_err *err);
 
 #endif

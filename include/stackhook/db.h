@@ -90,6 +90,24 @@ const char *sh_stmt_text(struct sh_stmt *st, int col);
 int64_t sh_stmt_int(struct sh_stmt *st, int col);
 const void *sh_stmt_blob(struct sh_stmt *st, int col, size_t *len);
 
+/*
+ * Prepares sql, binds the arguments described by types -- one letter each:
+ * 't' const char * (NULL binds NULL), 'i' int64_t, 'z' int64_t where 0
+ * binds NULL (an optional reference), 'b' const void * and size_t -- and
+ * steps until done.  Returns the rows changed (>= 0), or -1
+ * (err set).  For statements that return no rows.
+ */
+int64_t sh_db_run(struct sh_db *db, const char *sql, struct sh_err *err,
+		  const char *types, ...);
+
+/*
+ * Like sh_db_run() but leaves the statement on its first row: returns 1
+ * with *out borrowed (sh_stmt_release() it), 0 when there is no row (the
+ * statement released already), -1 on error.
+ */
+int sh_db_query(struct sh_db *db, const char *sql, struct sh_stmt **out,
+		struct sh_err *err, const char *types, ...);
+
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t sh_db_changes(struct sh_db *db);
 

@@ -1,0 +1,860 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "stackhook/audit.h"
+#include "stackhook/crypto.h"
+#include "stackhook/integrations.h"
+#include "stackhook/spaces.h"
+#include "stackhook/timeutil.h"
+
+#define NAME_MAX_CHARS 64
+#define URL_MAX 2048
+#define TOKEN_MAX 1024
+#define DESCRIPTION_MAX 16384
+#define LABELS_MAX 32
+#define SECRET_BYTES 32
+#define SIGNING_PREFIX "whsec_"
+
+static const struct sh_json_field integration_fields[] = {
+	{"name", SH_JSON_STRING, NAME_MAX_CHARS, SH_JSON_REQUIRED | SH_JSON_IMMUTABLE},
+	{"type", SH_JSON_STRING, 16, 0},
+	{"space", SH_JSON_STRING, SH_SLUG_MAX, 0},
+	{"api_host_url", SH_JSON_STRING, URL_MAX, SH_JSON_REQUIRED},
+	{"user_facing_host_url", SH_JSON_STRING, URL_MAX, SH_JSON_NULLABLE},
+	{"api_token", SH_JSON_STRING, TOKEN_MAX, SH_JSON_NULLABLE},
+	{"signing_token", SH_JSON_STRING, TOKEN_MAX, SH_JSON_NULLABLE},
+	{"labels", SH_JSON_STRINGS, LABELS_MAX, 0},
+	{"description", SH_JSON_TEXT, DESCRIPTION_MAX, SH_JSON_NULLABLE},
+	{"ca_file", SH_JSON_STRING, 1024, SH_JSON_NULLABLE},
+};
+#define FIELD_COUNT (sizeof(integration_fields) / sizeof(integration_fields[0]))
+
+static const char *const gitlab_events[] = {"push", "tag_push", "merge_request"};
+
+#define INTEGRATION_SELECT                                                   \
+	"SELECT id, slug, name, type, space, api_host_url, "                 \
+	"coalesce(user_facing_host_url, api_host_url), token_last4, "         \
+	"token_sealed IS NOT NULL, signing_sealed IS NOT NULL, labels, "      \
+	"description, ca_file, created_at, updated_at, secret_sealed "        \
+	"FROM integrations "
+enum { C_ID, C_SLUG, C_NAME, C_TYPE, C_SPACE, C_API, C_USER_URL, C_LAST4,
+       C_TOKEN_SET, C_SIGNING_SET, C_LABELS, C_DESCRIPTION, C_CA_FILE,
+       C_CREATED, C_UPDATED, C_SECRET };
+
+static void
+read_ref(struct sh_stmt *st, struct sh_integration_ref *ref)
+{
+	ref->id = sh_stmt_int(st, C_ID);
+	snprintf(ref->slug, sizeof(ref->slug), "%s", sh_stmt_text(st, C_SLUG));
+	snprintf(ref->space, sizeof(ref->space), "%s", sh_stmt_text(st, C_SPACE));
+	ref->is_default = strcmp(sh_stmt_text(st, C_TYPE), "default") == 0;
+}
+
+static void
+add_text_or_null(cJSON *o, const char *name, const char *value)
+{
+	if (value != NULL)
+		cJSON_AddStringToObject(o, name, value);
+	else
+		cJSON_AddNullToObject(o, name);
+}
+
+static cJSON *
+summary_json(struct sh_stmt *st)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "name", sh_stmt_text(st, C_NAME));
+	cJSON_AddStringToObject(o, "slug", sh_stmt_text(st, C_SLUG));
+	cJSON_AddStringToObject(o, "type", sh_stmt_text(st, C_TYPE));
+	cJSON_AddStringToObject(o, "space", sh_stmt_text(st, C_SPACE));
+	cJSON_AddStringToObject(o, "api_host_url", sh_stmt_text(st, C_API));
+	cJSON_AddStringToObject(o, "user_facing_host_url",
+				sh_stmt_text(st, C_USER_URL));
+	cJSON_AddItemToObject(o, "labels",
+			      sh_json_strings_parse(sh_stmt_text(st, C_LABELS)));
+	cJSON_AddStringToObject(o, "description", sh_stmt_text(st, C_DESCRIPTION));
+	add_text_or_null(o, "ca_file", sh_stmt_text(st, C_CA_FILE));
+	cJSON_AddBoolToObject(o, "token_set", sh_stmt_int(st, C_TOKEN_SET) != 0);
+	add_text_or_null(o, "token_last4", sh_stmt_text(st, C_LAST4));
+	cJSON_AddBoolToObject(o, "signing_token_set",
+			      sh_stmt_int(st, C_SIGNING_SET) != 0);
+	sh_json_add_time(o, "created_at", sh_stmt_int(st, C_CREATED));
+	sh_json_add_time(o, "updated_at", sh_stmt_int(st, C_UPDATED));
+	return o;
+}
+
+static int
+add_details(cJSON *o, struct sh_stmt *st, const struct sh_integration_env *env,
+	    struct sh_err *err)
+{
+	const void *sealed;
+	char *secret = NULL, *url = NULL;
+	size_t sealed_len, secret_len;
+	cJSON *events;
+
+	sealed = sh_stmt_blob(st, C_SECRET, &sealed_len);
+	if (sh_crypto_open(env->secret_key, sealed, sealed_len, &secret,
+			   &secret_len, err) < 0)
+		return -1;
+	if (asprintf(&url, "%s/webhooks/gitlab/%s", env->cfg->public_url,
+		     sh_stmt_text(st, C_SLUG)) < 0) {
+		url = NULL;
+		sh_crypto_wipe(secret, secret_len);
+		free(secret);
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	}
+	cJSON_AddStringToObject(o, "webhook_url", url);
+	cJSON_AddStringToObject(o, "webhook_secret", secret);
+	events = cJSON_AddArrayToObject(o, "events");
+	for (size_t i = 0; i < sizeof(gitlab_events) / sizeof(gitlab_events[0]); i++)
+		cJSON_AddItemToArray(events, cJSON_CreateString(gitlab_events[i]));
+	sh_crypto_wipe(secret, secret_len);
+	free(secret);
+	free(url);
+	return 0;
+}
+
+/* Borrows the statement on the live integration's row. */
+static int
+query_live(struct sh_db *db, const char *slug, struct sh_stmt **st,
+	   struct sh_err *err)
+{
+	static const char sql[] =
+		INTEGRATION_SELECT "WHERE slug = $1 AND deleted_at IS NULL";
+	int rc = sh_db_query(db, sql, st, err, "t", slug);
+
+	if (rc == 0)
+		sh_err_set(err, SH_E_NOT_FOUND, NULL, "there is no integration %.64s",
+			   slug);
+	return rc == 1 ? 0 : -1;
+}
+
+int
+sh_integrations_find(struct sh_db *db, const char *slug,
+		     struct sh_integration_ref *out, struct sh_err *err)
+{
+	struct sh_stmt *st;
+
+	if (query_live(db, slug, &st, err) < 0)
+		return -1;
+	read_ref(st, out);
+	sh_stmt_release(st);
+	return 0;
+}
+
+/*
+ * Finds the integration and checks the actor's rights on it: listing
+ * (need_admin false) or administering.  On success *st is left on its row.
+ */
+static int
+open_checked(struct sh_db *db, const struct sh_authz *az, const char *slug,
+	     bool need_admin, struct sh_stmt **st, struct sh_integration_ref *ref,
+	     struct sh_err *err)
+{
+	if (query_live(db, slug, st, err) < 0)
+		return -1;
+	read_ref(*st, ref);
+	if (!sh_authz_may_list_integration(az, ref->is_default, ref->space)) {
+		sh_stmt_release(*st);
+		*st = NULL;
+		return sh_err_set(err, SH_E_NOT_FOUND, NULL,
+				  "there is no integration %.64s", slug);
+	}
+	if (need_admin &&
+	    !sh_authz_may_admin_integration(az, ref->is_default, ref->space)) {
+		sh_stmt_release(*st);
+		*st = NULL;
+		return sh_err_set(err, SH_E_FORBIDDEN, NULL,
+				  ref->is_default ?
+					  "only root admins may do this with the "
+					  "default integration" :
+					  "this needs the admin role in space %s",
+				  ref->space);
+	}
+	return 0;
+}
+
+int
+sh_integrations_list(struct sh_db *db, const struct sh_actor *actor,
+		     const struct sh_page *page, cJSON **out, struct sh_err *err)
+{
+	static const char sql[] = INTEGRATION_SELECT
+		"WHERE deleted_at IS NULL AND id < $1 ORDER BY id DESC";
+	struct sh_integration_ref ref;
+	struct sh_authz *az = NULL;
+	struct sh_stmt *st;
+	cJSON *items = cJSON_CreateArray();
+	long long last = 0, next = 0;
+	int n = 0, rc = -1;
+
+	*out = NULL;
+	if (sh_authz_load(db, actor->user_id, &az, err) < 0 ||
+	    sh_db_prepare(db, sql, &st, err) < 0)
+		goto out;
+	sh_stmt_bind_int(st, 1, page->after > 0 ? page->after : INT64_MAX);
+	while ((rc = sh_stmt_step(st, err)) == 1) {
+		read_ref(st, &ref);
+		if (!sh_authz_may_list_integration(az, ref.is_default, ref.space))
+			continue;
+		if (n == page->limit) {
+			next = last;
+			break;
+		}
+		cJSON_AddItemToArray(items, summary_json(st));
+		last = ref.id;
+		n++;
+	}
+	sh_stmt_release(st);
+out:
+	sh_authz_free(az);
+	if (rc < 0) {
+		cJSON_Delete(items);
+		return -1;
+	}
+	*out = sh_page_result(items, next);
+	return 0;
+}
+
+/* Reads one integration for the actor: summary, with details when asked
+ * (which needs the admin right). */
+static int
+read_one(struct sh_db *db, const struct sh_integration_env *env,
+	 const struct sh_actor *actor, const char *slug, bool details,
+	 cJSON **out, struct sh_err *err)
+{
+	struct sh_integration_ref ref;
+	struct sh_authz *az = NULL;
+	struct sh_stmt *st = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (sh_authz_load(db, actor->user_id, &az, err) < 0 ||
+	    open_checked(db, az, slug, details, &st, &ref, err) < 0)
+		goto out;
+	*out = summary_json(st);
+	if (details && add_details(*out, st, env, err) < 0) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	sh_stmt_release(st);
+	sh_authz_free(az);
+	return rc;
+}
+
+int
+sh_integrations_get(struct sh_db *db, const struct sh_actor *actor,
+		    const char *slug, cJSON **out, struct sh_err *err)
+{
+	return read_one(db, NULL, actor, slug, false, out, err);
+}
+
+int
+sh_integrations_details(struct sh_db *db, const struct sh_integration_env *env,
+			const struct sh_actor *actor, const char *slug,
+			cJSON **out, struct sh_err *err)
+{
+	return read_one(db, env, actor, slug, true, out, err);
+}
+
+static bool
+is_host_char(int c)
+{
+	return isalnum(c) || c == '.' || c == '-' || c == '_';
+}
+
+int
+sh_integrations_check_url(const char *url, const char *field,
+			  struct sh_err *err)
+{
+	const char *p, *host;
+	size_t host_len;
+
+	if (strncmp(url, "private://", 10) == 0) {
+		p = url + 10;
+		if (*p == '\0')
+			goto bad;
+		for (; *p; p++)
+			if (!is_host_char((unsigned char)*p))
+				goto bad;
+		return 0;
+	}
+	if (strncmp(url, "https://", 8) == 0)
+		host = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		host = url + 7;
+	else
+		goto bad;
+	if (*host == '[') { /* an IPv6 literal */
+		p = strchr(host, ']');
+		if (p == NULL || p == host + 1)
+			goto bad;
+		for (const char *q = host + 1; q < p; q++)
+			if (!isxdigit((unsigned char)*q) && *q != ':' && *q != '.')
+				goto bad;
+		p++;
+	} else {
+		for (p = host; is_host_char((unsigned char)*p); p++)
+			;
+		host_len = (size_t)(p - host);
+		if (host_len == 0 || host_len > 253)
+			goto bad;
+	}
+	if (*p == ':') {
+		const char *port = ++p;
+
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (p == port || p - port > 5 || atoi(port) == 0 || atoi(port) > 65535)
+			goto bad;
+	}
+	if (*p != '\0' && *p != '/')
+		goto bad; /* user:password@host, a query or a fragment */
+	for (; *p; p++)
+		if (!isgraph((unsigned char)*p) || *p == '?' || *p == '#')
+			goto bad;
+	return 0;
+bad:
+	return sh_err_set(err, SH_E_INVALID_FIELD, field,
+			  "%s must be https://host[:port][/path], "
+			  "http://host[:port][/path] or private://<agent-pool>",
+			  field);
+}
+
+/* A copy of url without trailing '/', so that paths join cleanly. */
+static char *
+trimmed_url(const char *url)
+{
+	char *copy = strdup(url);
+	size_t n;
+
+	if (copy == NULL)
+		return NULL;
+	n = strlen(copy);
+	while (n > 0 && copy[n - 1] == '/' && strstr(copy, "://") + 3 < copy + n - 1)
+		copy[--n] = '\0';
+	return copy;
+}
+
+/* GitLab's webhook signing token: "whsec_" and the base64 of the key. */
+static int
+check_signing_token(const char *token, struct sh_err *err)
+{
+	const char *b64 = token + strlen(SIGNING_PREFIX);
+	size_t len = strlen(b64);
+	unsigned char key[TOKEN_MAX];
+	int n;
+
+	if (strncmp(token, SIGNING_PREFIX, strlen(SIGNING_PREFIX)) != 0 ||
+	    len == 0 || len % 4 != 0 ||
+	    (n = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)len)) < 16) {
+		sh_crypto_wipe(key, sizeof(key));
+		return sh_err_set(err, SH_E_INVALID_FIELD, "signing_token",
+				  "signing_token must be whsec_ followed by the "
+				  "base64 of the key, as GitLab shows it");
+	}
+	sh_crypto_wipe(key, sizeof(key));
+	return 0;
+}
+
+/* Checks the values of body that need more than a type and length check. */
+static int
+check_values(const cJSON *body, const char **type, struct sh_err *err)
+{
+	const char *api = sh_json_str(body, "api_host_url");
+	const char *user_url = sh_json_str(body, "user_facing_host_url");
+	const char *signing = sh_json_str(body, "signing_token");
+	const char *token = sh_json_str(body, "api_token");
+	const char *ca_file = sh_json_str(body, "ca_file");
+
+	*type = sh_json_str(body, "type");
+	if (*type != NULL && strcmp(*type, "default") != 0 &&
+	    strcmp(*type, "space") != 0)
+		return sh_err_set(err, SH_E_INVALID_FIELD, "type",
+				  "type must be default or space");
+	if (api != NULL && sh_integrations_check_url(api, "api_host_url", err) < 0)
+		return -1;
+	if (user_url != NULL &&
+	    (sh_integrations_check_url(user_url, "user_facing_host_url", err) < 0 ||
+	     strncmp(user_url, "private://", 10) == 0))
+		return sh_err_set(err, SH_E_INVALID_FIELD, "user_facing_host_url",
+				  "user_facing_host_url must be an https:// or "
+				  "http:// URL people can open");
+	if (token != NULL && strlen(token) < 4)
+		return sh_err_set(err, SH_E_INVALID_FIELD, "api_token",
+				  "api_token is too short to be a GitLab token");
+	if (signing != NULL && check_signing_token(signing, err) < 0)
+		return -1;
+	if (ca_file != NULL && ca_file[0] != '/')
+		return sh_err_set(err, SH_E_INVALID_FIELD, "ca_file",
+				  "ca_file must be an absolute path to a PEM file");
+	return 0;
+}
+
+/* Seals a token, or binds NULL when text is NULL. */
+static int
+seal_text(const struct sh_integration_env *env, const char *text,
+	  unsigned char **sealed, size_t *len, struct sh_err *err)
+{
+	*sealed = NULL;
+	*len = 0;
+	if (text == NULL)
+		return 0;
+	return sh_crypto_seal(env->secret_key, text, strlen(text), sealed, len, err);
+}
+
+/* Checks that the actor may own an integration of this type in space, and
+ * that a default one does not exist yet.  Inside the transaction. */
+static int
+check_placement(struct sh_db *db, const struct sh_authz *az, bool is_default,
+		const char *space, int64_t self_id, struct sh_err *err)
+{
+	static const char sql_default[] =
+		"SELECT name FROM integrations WHERE type = 'default' "
+		"AND deleted_at IS NULL AND id <> $1";
+	char what[SH_SLUG_MAX + 16];
+	struct sh_stmt *st;
+	int rc;
+
+	if (is_default) {
+		if (!sh_authz_is_root_admin(az))
+			return sh_err_set(err, SH_E_FORBIDDEN, "type",
+					  "only root admins manage the default "
+					  "integration");
+		rc = sh_db_query(db, sql_default, &st, err, "i", self_id);
+		if (rc == 1) {
+			sh_err_set(err, SH_E_CONFLICT, "type",
+				   "there is already a default integration: %s",
+				   sh_stmt_text(st, 0));
+			sh_stmt_release(st);
+		}
+		return rc == 0 ? 0 : -1;
+	}
+	snprintf(what, sizeof(what), "space %.64s", space);
+	if (sh_spaces_require(az, space, SH_ROLE_ADMIN, what, err) < 0) {
+		snprintf(err->field, sizeof(err->field), "space");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_slug_free(struct sh_db *db, const char *slug, struct sh_err *err)
+{
+	static const char sql[] = "SELECT name FROM integrations WHERE slug = $1 "
+				  "AND deleted_at IS NULL";
+	struct sh_stmt *st;
+	int rc = sh_db_query(db, sql, &st, err, "t", slug);
+
+	if (rc == 1) {
+		sh_err_set(err, SH_E_CONFLICT, "name",
+			   "integration %s already has the webhook endpoint %s; "
+			   "choose another name", sh_stmt_text(st, 0), slug);
+		sh_stmt_release(st);
+	}
+	return rc == 0 ? 0 : -1;
+}
+
+/* Reads the integration just written, with details, inside the transaction. */
+static int
+read_details(struct sh_db *db, const struct sh_integration_env *env,
+	     const char *slug, cJSON **out, struct sh_err *err)
+{
+	struct sh_stmt *st;
+
+	if (query_live(db, slug, &st, err) < 0)
+		return -1;
+	*out = summary_json(st);
+	if (add_details(*out, st, env, err) < 0) {
+		cJSON_Delete(*out);
+		*out = NULL;
+	}
+	sh_stmt_release(st);
+	return *out ? 0 : -1;
+}
+
+/* The last four characters of a token, shown so people can tell tokens
+ * apart; NULL for no token. */
+static const char *
+last4(const char *token)
+{
+	size_t n = token ? strlen(token) : 0;
+
+	return n >= 4 ? token + n - 4 : NULL;
+}
+
+int
+sh_integrations_create(struct sh_db *db, const struct sh_integration_env *env,
+		       const struct sh_actor *actor, const cJSON *body,
+		       cJSON **out, struct sh_err *err)
+{
+	static const char sql[] =
+		"INSERT INTO integrations (slug, name, type, space, api_host_url, "
+		"user_facing_host_url, token_sealed, token_last4, signing_sealed, "
+		"secret_sealed, labels, description, ca_file, created_at, updated_at) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)";
+	const char *type, *space, *token = sh_json_str(body, "api_token");
+	char slug[SH_SLUG_MAX + 1];
+	unsigned char *token_sealed = NULL, *signing_sealed = NULL, *secret_sealed = NULL;
+	size_t token_len, signing_len, secret_len;
+	char *api = NULL, *user_url = NULL, *labels = NULL, *secret = NULL;
+	struct sh_authz *az = NULL;
+	bool is_default;
+
+	*out = NULL;
+	if (sh_json_check(body, integration_fields, FIELD_COUNT, SH_JSON_CREATE,
+			  err) < 0 ||
+	    check_values(body, &type, err) < 0 ||
+	    sh_slug_from_name(sh_json_str(body, "name"), slug, "name", err) < 0)
+		return -1;
+	is_default = type != NULL && strcmp(type, "default") == 0;
+	space = sh_json_str(body, "space");
+	if (is_default && space != NULL && strcmp(space, SH_ROOT_SPACE) != 0)
+		return sh_err_set(err, SH_E_INVALID_FIELD, "space",
+				  "the default integration belongs to the root space");
+	if (!is_default && space == NULL)
+		return sh_err_set(err, SH_E_MISSING_FIELD, "space",
+				  "space is required for a space integration");
+	if (is_default)
+		space = SH_ROOT_SPACE;
+	api = trimmed_url(sh_json_str(body, "api_host_url"));
+	user_url = sh_json_str(body, "user_facing_host_url") ?
+			   trimmed_url(sh_json_str(body, "user_facing_host_url")) :
+			   NULL;
+	labels = sh_json_strings_text(body, "labels");
+	secret = sh_crypto_token("", SECRET_BYTES, err);
+	if (api == NULL || labels == NULL || secret == NULL ||
+	    (sh_json_str(body, "user_facing_host_url") && user_url == NULL)) {
+		sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+		goto fail_nodb;
+	}
+	if (seal_text(env, token, &token_sealed, &token_len, err) < 0 ||
+	    seal_text(env, sh_json_str(body, "signing_token"), &signing_sealed,
+		      &signing_len, err) < 0 ||
+	    seal_text(env, secret, &secret_sealed, &secret_len, err) < 0)
+		goto fail_nodb;
+	if (sh_db_begin(db, err) < 0)
+		goto fail_nodb;
+	if (sh_authz_load(db, actor->user_id, &az, err) < 0 ||
+	    check_placement(db, az, is_default, space, 0, err) < 0 ||
+	    check_slug_free(db, slug, err) < 0 ||
+	    sh_db_run(db, sql, err, "tttttt" "b" "t" "b" "b" "ttt" "i", slug,
+		      sh_json_str(body, "name"), is_default ? "default" : "space",
+		      space, api, user_url, token_sealed, token_len, last4(token),
+		      signing_sealed, signing_len, secret_sealed, secret_len, labels,
+		      sh_json_str(body, "description") ? sh_json_str(body, "description") : "",
+		      sh_json_str(body, "ca_file"), sh_time_now()) < 0 ||
+	    sh_audit_actor(db, actor, "create", "integration", slug, space,
+			   sh_json_str(body, "name"), err) < 0 ||
+	    read_details(db, env, slug, out, err) < 0 || sh_db_commit(db, err) < 0)
+		goto fail;
+	goto out;
+fail:
+	sh_db_rollback(db);
+fail_nodb:
+	cJSON_Delete(*out);
+	*out = NULL;
+out:
+	sh_authz_free(az);
+	if (secret != NULL)
+		sh_crypto_wipe(secret, strlen(secret));
+	free(secret);
+	free(api);
+	free(user_url);
+	free(labels);
+	free(token_sealed);
+	free(signing_sealed);
+	free(secret_sealed);
+	return *out ? 0 : -1;
+}
+
+/* One UPDATE per patchable column: static SQL, values always bound. */
+static int
+patch_text(struct sh_db *db, int64_t id, const char *sql, const char *value,
+	   struct sh_err *err)
+{
+	return sh_db_run(db, sql, err, "ti", value, id) < 0 ? -1 : 0;
+}
+
+static int
+patch_secret(struct sh_db *db, const struct sh_integration_env *env, int64_t id,
+	     const char *sql, const char *value, struct sh_err *err)
+{
+	unsigned char *sealed;
+	size_t len;
+	int rc;
+
+	if (seal_text(env, value, &sealed, &len, err) < 0)
+		return -1;
+	rc = sh_db_run(db, sql, err, "bi", sealed, len, id) < 0 ? -1 : 0;
+	free(sealed);
+	return rc;
+}
+
+static int
+apply_patch(struct sh_db *db, const struct sh_integration_env *env, int64_t id,
+	    const cJSON *body, struct sh_err *err)
+{
+	const char *token = sh_json_str(body, "api_token");
+	char *api = NULL, *user_url = NULL, *labels = NULL;
+	int rc = -1;
+
+	if (sh_json_has(body, "api_host_url") &&
+	    ((api = trimmed_url(sh_json_str(body, "api_host_url"))) == NULL ||
+	     patch_text(db, id, "UPDATE integrations SET api_host_url = $1 WHERE id = $2",
+			api, err) < 0))
+		goto out;
+	if (sh_json_has(body, "user_facing_host_url") &&
+	    ((sh_json_str(body, "user_facing_host_url") != NULL &&
+	      (user_url = trimmed_url(sh_json_str(body, "user_facing_host_url"))) == NULL) ||
+	     patch_text(db, id,
+			"UPDATE integrations SET user_facing_host_url = $1 WHERE id = $2",
+			user_url, err) < 0))
+		goto out;
+	if (sh_json_has(body, "labels") &&
+	    ((labels = sh_json_strings_text(body, "labels")) == NULL ||
+	     patch_text(db, id, "UPDATE integrations SET labels = $1 WHERE id = $2",
+			labels, err) < 0))
+		goto out;
+	if (sh_json_has(body, "description") &&
+	    patch_text(db, id,
+		       "UPDATE integrations SET description = coalesce($1, '') WHERE id = $2",
+		       sh_json_str(body, "description"), err) < 0)
+		goto out;
+	if (sh_json_has(body, "ca_file") &&
+	    patch_text(db, id, "UPDATE integrations SET ca_file = $1 WHERE id = $2",
+		       sh_json_str(body, "ca_file"), err) < 0)
+		goto out;
+	if (sh_json_has(body, "api_token") &&
+	    (patch_secret(db, env, id,
+			  "UPDATE integrations SET token_sealed = $1 WHERE id = $2",
+			  token, err) < 0 ||
+	     patch_text(db, id, "UPDATE integrations SET token_last4 = $1 WHERE id = $2",
+			last4(token), err) < 0))
+		goto out;
+	if (sh_json_has(body, "signing_token") &&
+	    patch_secret(db, env, id,
+			 "UPDATE integrations SET signing_sealed = $1 WHERE id = $2",
+			 sh_json_str(body, "signing_token"), err) < 0)
+		goto out;
+	rc = sh_db_run(db, "UPDATE integrations SET updated_at = $1 WHERE id = $2",
+		       err, "ii", sh_time_now(), id) < 0 ? -1 : 0;
+out:
+	if (rc < 0 && (err == NULL || err->code == SH_OK))
+		sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	free(api);
+	free(user_url);
+	free(labels);
+	return rc;
+}
+
+/* A change of type or space: rights on the new place, one default. */
+static int
+apply_move(struct sh_db *db, const struct sh_authz *az,
+	   const struct sh_integration_ref *ref, const cJSON *body,
+	   const char *type, struct sh_err *err)
+{
+	static const char sql[] =
+		"UPDATE integrations SET type = $1, space = $2 WHERE id = $3";
+	bool is_default = type ? strcmp(type, "default") == 0 : ref->is_default;
+	const char *space = sh_json_str(body, "space");
+
+	if (space == NULL)
+		space = is_default ? SH_ROOT_SPACE : ref->space;
+	if (is_default && strcmp(space, SH_ROOT_SPACE) != 0)
+		return sh_err_set(err, SH_E_INVALID_FIELD, "space",
+				  "the default integration belongs to the root space");
+	if (check_placement(db, az, is_default, space, ref->id, err) < 0)
+		return -1;
+	return sh_db_run(db, sql, err, "tti", is_default ? "default" : "space",
+			 space, ref->id) < 0 ? -1 : 0;
+}
+
+int
+sh_integrations_patch(struct sh_db *db, const struct sh_integration_env *env,
+		      const struct sh_actor *actor, const char *slug,
+		      const cJSON *body, cJSON **out, struct sh_err *err)
+{
+	struct sh_integration_ref ref;
+	struct sh_authz *az = NULL;
+	struct sh_stmt *st = NULL;
+	const char *type;
+	bool moves = sh_json_has(body, "type") || sh_json_has(body, "space");
+
+	*out = NULL;
+	if (sh_json_check(body, integration_fields, FIELD_COUNT, SH_JSON_PATCH,
+			  err) < 0 ||
+	    check_values(body, &type, err) < 0)
+		return -1;
+	if (sh_db_begin(db, err) < 0)
+		return -1;
+	if (sh_authz_load(db, actor->user_id, &az, err) < 0 ||
+	    open_checked(db, az, slug, true, &st, &ref, err) < 0)
+		goto fail;
+	sh_stmt_release(st);
+	if ((moves && apply_move(db, az, &ref, body, type, err) < 0) ||
+	    apply_patch(db, env, ref.id, body, err) < 0 ||
+	    (moves && sh_spaces_check_attachments(db, actor, err) < 0) ||
+	    sh_audit_actor(db, actor, "update", "integration", slug, ref.space,
+			   NULL, err) < 0 ||
+	    read_details(db, env, slug, out, err) < 0 || sh_db_commit(db, err) < 0)
+		goto fail;
+	sh_authz_free(az);
+	/* Only admins patch, but the answer is the summary like a GET. */
+	cJSON_DeleteItemFromObject(*out, "webhook_secret");
+	return 0;
+fail:
+	sh_db_rollback(db);
+	sh_authz_free(az);
+	cJSON_Delete(*out);
+	*out = NULL;
+	return -1;
+}
+
+int
+sh_integrations_rotate_secret(struct sh_db *db,
+			      const struct sh_integration_env *env,
+			      const struct sh_actor *actor, const char *slug,
+			      cJSON **out, struct sh_err *err)
+{
+	static const char sql[] =
+		"UPDATE integrations SET secret_sealed = $1, updated_at = $2 "
+		"WHERE id = $3";
+	struct sh_integration_ref ref;
+	struct sh_authz *az = NULL;
+	struct sh_stmt *st = NULL;
+	unsigned char *sealed = NULL;
+	char *secret = NULL;
+	size_t len;
+
+	*out = NULL;
+	secret = sh_crypto_token("", SECRET_BYTES, err);
+	if (secret == NULL || seal_text(env, secret, &sealed, &len, err) < 0)
+		goto out;
+	if (sh_db_begin(db, err) < 0)
+		goto out;
+	if (sh_authz_load(db, actor->user_id, &az, err) < 0 ||
+	    open_checked(db, az, slug, true, &st, &ref, err) < 0)
+		goto fail;
+	sh_stmt_release(st);
+	if (sh_db_run(db, sql, err, "bii", sealed, len, sh_time_now(), ref.id) < 0 ||
+	    sh_audit_actor(db, actor, "rotate-secret", "integration", slug,
+			   ref.space, NULL, err) < 0 ||
+	    read_details(db, env, slug, out, err) < 0 || sh_db_commit(db, err) < 0)
+		goto fail;
+	goto out;
+fail:
+	sh_db_rollback(db);
+	cJSON_Delete(*out);
+	*out = NULL;
+out:
+	sh_authz_free(az);
+	if (secret != NULL)
+		sh_crypto_wipe(secret, strlen(secret));
+	free(secret);
+	free(sealed);
+	return *out ? 0 : -1;
+}
+
+int
+sh_integrations_delete(struct sh_db *db, const struct sh_actor *actor,
+		       const char *slug, struct sh_err *err)
+{
+	static const char sql_delete[] =
+		"UPDATE integrations SET deleted_at = $1 WHERE id = $2";
+	static const char sql_detach[] =
+		"UPDATE stacks SET integration_id = NULL, updated_at = $1 "
+		"WHERE integration_id = $2";
+	struct sh_integration_ref ref;
+	struct sh_authz *az = NULL;
+	struct sh_stmt *st = NULL;
+	char detail[64];
+	int64_t detached, now = sh_time_now();
+
+	if (sh_db_begin(db, err) < 0)
+		return -1;
+	if (sh_authz_load(db, actor->user_id, &az, err) < 0 ||
+	    open_checked(db, az, slug, true, &st, &ref, err) < 0)
+		goto fail;
+	sh_stmt_release(st);
+	if (sh_db_run(db, sql_delete, err, "ii", now, ref.id) < 0 ||
+	    (detached = sh_db_run(db, sql_detach, err, "ii", now, ref.id)) < 0)
+		goto fail;
+	snprintf(detail, sizeof(detail), "detached %lld stacks", (long long)detached);
+	if (sh_audit_actor(db, actor, "delete", "integration", slug, ref.space,
+			   detail, err) < 0 ||
+	    sh_db_commit(db, err) < 0)
+		goto fail;
+	sh_authz_free(az);
+	return 0;
+fail:
+	sh_db_rollback(db);
+	sh_authz_free(az);
+	return -1;
+}
+
+/* Problems that can be seen without asking GitLab. */
+static void
+add_local_problems(cJSON *problems, struct sh_stmt *st,
+		   const struct sh_integration_env *env)
+{
+	const char *api = sh_stmt_text(st, C_API);
+	const char *ca_file = sh_stmt_text(st, C_CA_FILE);
+	char line[512];
+
+	if (sh_stmt_int(st, C_TOKEN_SET) == 0)
+		cJSON_AddItemToArray(problems, cJSON_CreateString(
+			"no api_token is set: reports to GitLab cannot be sent"));
+	if (strncmp(api, "private://", 10) == 0 &&
+	    sh_config_agent_pool(env->cfg, api + 10) == NULL) {
+		snprintf(line, sizeof(line),
+			 "reports wait: the config has no agent_pool.%s to reach %s",
+			 api + 10, api);
+		cJSON_AddItemToArray(problems, cJSON_CreateString(line));
+	}
+	if (ca_file != NULL && access(ca_file, R_OK) != 0) {
+		snprintf(line, sizeof(line), "ca_file %s cannot be read", ca_file);
+		cJSON_AddItemToArray(problems, cJSON_CreateString(line));
+	}
+}
+
+int
+sh_integrations_health(struct sh_db *db, const struct sh_integration_env *env,
+		       const struct sh_actor *actor, const char *slug,
+		       cJSON **out, struct sh_err *err)
+{
+	static const char sql_stacks[] =
+		"SELECT count(*) FROM stacks WHERE integration_id = $1";
+	struct sh_integration_ref ref;
+	struct sh_authz *az = NULL;
+	struct sh_stmt *st = NULL, *count = NULL;
+	cJSON *o;
+	int rc = -1;
+
+	*out = NULL;
+	if (sh_authz_load(db, actor->user_id, &az, err) < 0 ||
+	    open_checked(db, az, slug, true, &st, &ref, err) < 0 ||
+	    sh_db_query(db, sql_stacks, &count, err, "i", ref.id) != 1)
+		goto out;
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "integration", slug);
+	cJSON_AddNumberToObject(o, "stacks", (double)sh_stmt_int(count, 0));
+	add_local_problems(cJSON_AddArrayToObject(o, "problems"), st, env);
+	*out = o;
+	rc = 0;
+out:
+	sh_stmt_release(count);
+	sh_stmt_release(st);
+	sh_authz_free(az);
+	return rc;
+}

@@ -1,0 +1,377 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stackhook/json.h"
+#include "stackhook/timeutil.h"
+
+bool
+sh_json_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned c = *p;
+		size_t n;
+		unsigned cp;
+
+		if (c == 0)
+			return false;
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return false;
+		}
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (size_t i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = (cp << 6) | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates and values past U+10FFFF. */
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* Nesting depth of JSON text, counted outside strings, so that the parser
+ * never recurses deeper than we allow. */
+static bool
+depth_within(const char *s, size_t len, int max)
+{
+	bool in_string = false;
+	int depth = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				return false;
+		} else if (c == '}' || c == ']') {
+			depth--;
+		}
+	}
+	return true;
+}
+
+int
+sh_json_parse_object(const char *text, size_t len, cJSON **out,
+		     struct sh_err *err)
+{
+	const char *end = NULL;
+	cJSON *json;
+
+	*out = NULL;
+	if (!sh_json_utf8_valid(text, len))
+		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
+				  "the body is not valid UTF-8 text");
+	if (!depth_within(text, len, SH_JSON_MAX_DEPTH))
+		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
+				  "the body nests deeper than %d levels",
+				  SH_JSON_MAX_DEPTH);
+	json = cJSON_ParseWithLengthOpts(text, len, &end, false);
+	if (json == NULL)
+		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
+				  "the body is not valid JSON (near byte %zu)",
+				  end ? (size_t)(end - text) : (size_t)0);
+	while (end != NULL && (size_t)(end - text) < len &&
+	       strchr(" \t\r\n", *end) != NULL)
+		end++;
+	if (end == NULL || (size_t)(end - text) != len) {
+		cJSON_Delete(json);
+		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
+				  "the body has data after its JSON value");
+	}
+	if (!cJSON_IsObject(json)) {
+		cJSON_Delete(json);
+		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
+				  "the body must be a JSON object");
+	}
+	*out = json;
+	return 0;
+}
+
+/* Counts code points; refuses control characters (line breaks and tabs
+ * only where multiline). */
+static bool
+text_ok(const char *s, size_t max, bool multiline, size_t *chars)
+{
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if ((*p & 0xc0) != 0x80)
+			n++;
+		if (*p < 0x20 || *p == 0x7f) {
+			if (!multiline || (*p != '\n' && *p != '\r' && *p != '\t'))
+				return false;
+		}
+	}
+	*chars = n;
+	return n <= max;
+}
+
+static int
+check_string(const cJSON *item, const struct sh_json_field *f,
+	     struct sh_err *err)
+{
+	size_t chars = 0;
+	bool multiline = f->kind == SH_JSON_TEXT;
+
+	if (!cJSON_IsString(item))
+		return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
+				  "%s must be a string", f->name);
+	if (!text_ok(item->valuestring, f->max, multiline, &chars)) {
+		if (chars > f->max)
+			return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
+					  "%s is longer than %zu characters",
+					  f->name, f->max);
+		return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
+				  "%s must not contain control characters",
+				  f->name);
+	}
+	return 0;
+}
+
+static int
+check_strings(const cJSON *item, const struct sh_json_field *f,
+	      struct sh_err *err)
+{
+	char path[SH_ERR_FIELD_MAX];
+	size_t chars, i = 0;
+	const cJSON *el;
+
+	if (!cJSON_IsArray(item))
+		return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
+				  "%s must be an array of strings", f->name);
+	if ((size_t)cJSON_GetArraySize(item) > f->max)
+		return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
+				  "%s has more than %zu items", f->name, f->max);
+	cJSON_ArrayForEach(el, item) {
+		snprintf(path, sizeof(path), "%s[%zu]", f->name, i++);
+		if (!cJSON_IsString(el))
+			return sh_err_set(err, SH_E_INVALID_FIELD, path,
+					  "%s must be a string", path);
+		if (!text_ok(el->valuestring, 64, false, &chars) || chars == 0)
+			return sh_err_set(err, SH_E_INVALID_FIELD, path,
+					  "%s must be 1 to 64 printable characters",
+					  path);
+	}
+	return 0;
+}
+
+static int
+check_item(const cJSON *item, const struct sh_json_field *f, struct sh_err *err)
+{
+	switch (f->kind) {
+	case SH_JSON_STRING:
+	case SH_JSON_TEXT:
+		return check_string(item, f, err);
+	case SH_JSON_STRINGS:
+		return check_strings(item, f, err);
+	case SH_JSON_BOOL:
+		if (!cJSON_IsBool(item))
+			return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
+					  "%s must be true or false", f->name);
+		return 0;
+	case SH_JSON_OBJECT:
+		if (!cJSON_IsObject(item))
+			return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
+					  "%s must be an object", f->name);
+		return 0;
+	case SH_JSON_INT:
+		if (!cJSON_IsNumber(item) || item->valuedouble < 0 ||
+		    item->valuedouble > (double)f->max ||
+		    item->valuedouble != (double)(long long)item->valuedouble)
+			return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
+					  "%s must be a whole number from 0 to %zu",
+					  f->name, f->max);
+		return 0;
+	}
+	return 0;
+}
+
+int
+sh_json_check(const cJSON *obj, const struct sh_json_field *fields,
+	      size_t count, enum sh_json_mode mode, struct sh_err *err)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, obj) {
+		const struct sh_json_field *f = NULL;
+
+		for (size_t i = 0; i < count && f == NULL; i++)
+			if (strcmp(fields[i].name, item->string) == 0)
+				f = &fields[i];
+		if (f == NULL)
+			return sh_err_set(err, SH_E_UNKNOWN_FIELD, item->string,
+					  "%.64s is not a field of this object",
+					  item->string);
+		if (mode == SH_JSON_PATCH && (f->flags & SH_JSON_IMMUTABLE))
+			return sh_err_set(err, SH_E_NAME_IMMUTABLE, f->name,
+					  "%s cannot be changed after creation",
+					  f->name);
+		if (cJSON_IsNull(item)) {
+			if (f->flags & SH_JSON_NULLABLE)
+				continue;
+			return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
+					  "%s cannot be null", f->name);
+		}
+		if (check_item(item, f, err) < 0)
+			return -1;
+	}
+	if (mode != SH_JSON_CREATE)
+		return 0;
+	for (size_t i = 0; i < count; i++) {
+		item = cJSON_GetObjectItemCaseSensitive(obj, fields[i].name);
+		if ((fields[i].flags & SH_JSON_REQUIRED) &&
+		    (item == NULL || cJSON_IsNull(item)))
+			return sh_err_set(err, SH_E_MISSING_FIELD, fields[i].name,
+					  "%s is required", fields[i].name);
+	}
+	return 0;
+}
+
+const char *
+sh_json_str(const cJSON *obj, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+bool
+sh_json_bool(const cJSON *obj, const char *name, bool dflt)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsBool(item) ? cJSON_IsTrue(item) : dflt;
+}
+
+bool
+sh_json_has(const cJSON *obj, const char *name)
+{
+	return cJSON_GetObjectItemCaseSensitive(obj, name) != NULL;
+}
+
+static int
+compare_strings(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char *
+sh_json_strings_text(const cJSON *obj, const char *name)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(obj, name), *el;
+	size_t n = 0, count = cJSON_IsArray(arr) ? (size_t)cJSON_GetArraySize(arr) : 0;
+	const char **items = calloc(count + 1, sizeof(*items));
+	cJSON *out = cJSON_CreateArray();
+	char *text = NULL;
+
+	if (items == NULL || out == NULL)
+		goto out;
+	if (count > 0) {
+		cJSON_ArrayForEach(el, arr)
+			if (cJSON_IsString(el))
+				items[n++] = el->valuestring;
+	}
+	qsort(items, n, sizeof(*items), compare_strings);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || strcmp(items[i], items[i - 1]) != 0)
+			cJSON_AddItemToArray(out, cJSON_CreateString(items[i]));
+	text = cJSON_PrintUnformatted(out);
+out:
+	free(items);
+	cJSON_Delete(out);
+	return text;
+}
+
+cJSON *
+sh_json_strings_parse(const char *text)
+{
+	cJSON *arr = text ? cJSON_Parse(text) : NULL;
+
+	if (cJSON_IsArray(arr))
+		return arr;
+	cJSON_Delete(arr);
+	return cJSON_CreateArray();
+}
+
+void
+sh_json_add_time(cJSON *obj, const char *name, long long t)
+{
+	char text[SH_ISO8601_LEN + 1];
+
+	sh_time_iso8601(t, text);
+	cJSON_AddStringToObject(obj, name, text);
+}
+
+int
+sh_page_parse(const char *limit, const char *after, struct sh_page *page,
+	      struct sh_err *err)
+{
+	char *end;
+	long long n;
+
+	page->limit = SH_PAGE_DEFAULT;
+	page->after = 0;
+	if (limit != NULL) {
+		n = strtoll(limit, &end, 10);
+		if (limit[0] < '0' || limit[0] > '9' || *end != '\0' || n < 1 ||
+		    n > SH_PAGE_MAX)
+			return sh_err_set(err, SH_E_INVALID_FIELD, "limit",
+					  "limit must be a number from 1 to %d",
+					  SH_PAGE_MAX);
+		page->limit = (int)n;
+	}
+	if (after != NULL) {
+		n = strtoll(after, &end, 10);
+		if (after[0] < '0' || after[0] > '9' || *end != '\0' || n < 1)
+			return sh_err_set(err, SH_E_INVALID_FIELD, "after",
+					  "after must be a cursor from a previous "
+					  "page's next");
+		page->after = n;
+	}
+	return 0;
+}
+
+cJSON *
+sh_page_result(cJSON *items, long long next)
+{
+	cJSON *root = cJSON_CreateObject();
+	char cursor[32];
+
+	cJSON_AddItemToObject(root, "items", items);
+	if (next > 0) {
+		snprintf(cursor, sizeof(cursor), "%lld", next);
+		cJSON_AddStringToObject(root, "next", cursor);
+	} else {
+		cJSON_AddNullToObject(root, "next");
+	}
+	return root;
+}
