@@ -1,0 +1,1436 @@
+/*
+ * test_http.c - the responder's HTTP layer: fcgi/http.c and fcgi/router.c,
+ * and sh_router_dispatch() end to end against a temporary instance with a
+ * fake transport (parameters from an array, the body from memory).
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <strings.h>
+
+#include <cmocka.h>
+
+#include "http.h"
+#include "router.h"
+#include "stackhook/authz.h"
+#include "stackhook/users.h"
+#include "testutil.h"
+
+/* ------------------------------------------------------------------ */
+/* a fake transport */
+
+#define FAKE_MAX_PARAMS 16
+
+struct fake {
+	const char *names[FAKE_MAX_PARAMS];
+	const char *values[FAKE_MAX_PARAMS];
+	size_t n;
+	const char *body; /* what the client sends */
+	size_t body_len;
+	size_t pos;       /* bytes read so far */
+	size_t chunk;     /* most bytes one read returns; 0 = no limit */
+	int reads;        /* calls to read */
+	bool fail;        /* read returns -1 */
+};
+
+static void
+fake_set(struct fake *f, const char *name, const char *value)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		if (strcmp(f->names[i], name) == 0) {
+			f->values[i] = value;
+			return;
+		}
+	}
+	assert_true(f->n < FAKE_MAX_PARAMS);
+	f->names[f->n] = name;
+	f->values[f->n++] = value;
+}
+
+static const char *
+fake_param(void *ctx, const char *name)
+{
+	struct fake *f = ctx;
+
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->names[i], name) == 0)
+			return f->values[i];
+	return NULL;
+}
+
+static ssize_t
+fake_read(void *ctx, void *buf, size_t len)
+{
+	struct fake *f = ctx;
+	size_t n = f->body_len - f->pos;
+
+	f->reads++;
+	if (f->fail)
+		return -1;
+	if (n > len)
+		n = len;
+	if (f->chunk != 0 && n > f->chunk)
+		n = f->chunk;
+	memcpy(buf, f->body + f->pos, n);
+	f->pos += n;
+	return (ssize_t)n;
+}
+
+static void
+fake_request(struct fake *f, struct sh_http_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->param = fake_param;
+	req->read = fake_read;
+	req->ctx = f;
+}
+
+/* Finds header name (case-insensitive) in the response's extra headers;
+ * copies its value into out.  Returns true when present. */
+static bool
+resp_header(const struct sh_http_response *resp, const char *name, char *out,
+	    size_t size)
+{
+	const char *p = sh_buf_str(&resp->headers);
+	size_t nlen = strlen(name);
+
+	while (*p != '\0') {
+		const char *eol = strstr(p, "\r\n");
+
+		assert_non_null(eol);
+		if (strncasecmp(p, name, nlen) == 0 && p[nlen] == ':' &&
+		    p[nlen + 1] == ' ') {
+			snprintf(out, size, "%.*s", (int)(eol - p - nlen - 2),
+				 p + nlen + 2);
+			return true;
+		}
+		p = eol + 2;
+	}
+	return false;
+}
+
+static cJSON *
+body_json(const struct sh_http_response *resp)
+{
+	cJSON *json;
+
+	assert_non_null(resp->content_type);
+	assert_string_equal(resp->content_type, "application/json");
+	json = cJSON_ParseWithLength(sh_buf_str(&resp->body), resp->body.len);
+	if (json == NULL)
+		fail_msg("body is not JSON: %s", sh_buf_str(&resp->body));
+	return json;
+}
+
+static const char *
+json_str(const cJSON *obj, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	return cJSON_IsString(item) ? item->valuestring : NULL;
+}
+
+/*
+ * Checks the SPEC §4 error shape {"error":{"code","message","field"?}} and
+ * nothing else; returns the message (valid while json lives).
+ */
+static const char *
+check_error(const struct sh_http_response *resp, cJSON *json, int status,
+	    const char *code, const char *field)
+{
+	const cJSON *error = cJSON_GetObjectItemCaseSensitive(json, "error");
+
+	assert_int_equal(resp->status, status);
+	assert_true(cJSON_IsObject(error));
+	assert_int_equal(cJSON_GetArraySize(json), 1);
+	assert_non_null(json_str(error, "code"));
+	assert_string_equal(json_str(error, "code"), code);
+	assert_non_null(json_str(error, "message"));
+	assert_true(strlen(json_str(error, "message")) > 0);
+	if (field != NULL) {
+		assert_non_null(json_str(error, "field"));
+		assert_string_equal(json_str(error, "field"), field);
+		assert_int_equal(cJSON_GetArraySize(error), 3);
+	} else {
+		assert_null(cJSON_GetObjectItemCaseSensitive(error, "field"));
+		assert_int_equal(cJSON_GetArraySize(error), 2);
+	}
+	return json_str(error, "message");
+}
+
+/* ------------------------------------------------------------------ */
+/* sh_router_match */
+
+static void
+test_match_literal(void **state)
+{
+	char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX];
+
+	(void)state;
+	assert_int_equal(sh_router_match("/healthz", "/healthz", args), 1);
+	assert_int_equal(sh_router_match("/healthz", "/healthz/", args), 1);
+	/* no partial matches, either way */
+	assert_int_equal(sh_router_match("/healthz", "/healthzx", args), 0);
+	assert_int_equal(sh_router_match("/healthz", "/health", args), 0);
+	assert_int_equal(sh_router_match("/healthz", "/healthz/x", args), 0);
+	assert_int_equal(sh_router_match("/healthz", "/healthz//", args), 0);
+	assert_int_equal(sh_router_match("/healthz", "/", args), 0);
+	assert_int_equal(sh_router_match("/healthz", "", args), 0);
+	assert_int_equal(sh_router_match("/healthz", "/HEALTHZ", args), 0);
+	assert_int_equal(sh_router_match("/api/v1/whoami", "/api/v1/whoami", args), 1);
+	assert_int_equal(sh_router_match("/api/v1/whoami", "/api/v1", args), 0);
+	assert_int_equal(sh_router_match("/api/v1/whoami", "/api/v2/whoami", args), 0);
+}
+
+static void
+test_match_wildcards(void **state)
+{
+	char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX];
+
+	(void)state;
+	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces/dev",
+					 args),
+			 1);
+	assert_string_equal(args[0], "dev");
+	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces/dev/",
+					 args),
+			 1);
+	assert_string_equal(args[0], "dev");
+	/* a wildcard is one whole, non-empty segment */
+	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces/", args),
+			 0);
+	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces", args),
+			 0);
+	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces//",
+					 args),
+			 0);
+	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces/a/b",
+					 args),
+			 0);
+	/* several */
+	assert_int_equal(sh_router_match("/api/v1/spaces/{}/members/{}",
+					 "/api/v1/spaces/dev/members/alice", args),
+			 1);
+	assert_string_equal(args[0], "dev");
+	assert_string_equal(args[1], "alice");
+	assert_int_equal(sh_router_match("/api/v1/spaces/{}/members/{}",
+					 "/api/v1/spaces/dev/members/", args),
+			 0);
+	assert_int_equal(sh_router_match("/api/v1/spaces/{}/members/{}",
+					 "/api/v1/spaces/dev/member/alice", args),
+			 0);
+	/* a wildcard followed by a literal tail */
+	assert_int_equal(sh_router_match("/api/v1/integrations/{}/details",
+					 "/api/v1/integrations/gitlab-prod/details",
+					 args),
+			 1);
+	assert_string_equal(args[0], "gitlab-prod");
+	assert_int_equal(sh_router_match("/api/v1/integrations/{}/details",
+					 "/api/v1/integrations/gitlab-prod", args),
+			 0);
+	/* decoded characters in a segment are kept as they are */
+	assert_int_equal(sh_router_match("/a/{}", "/a/x y.z", args), 1);
+	assert_string_equal(args[0], "x y.z");
+}
+
+static void
+test_match_overlong_segment(void **state)
+{
+	char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX];
+	char route[SH_ROUTE_ARG_MAX + 32];
+
+	(void)state;
+	/* the longest segment that fits */
+	strcpy(route, "/a/");
+	memset(route + 3, 'x', SH_ROUTE_ARG_MAX - 1);
+	route[3 + SH_ROUTE_ARG_MAX - 1] = '\0';
+	assert_int_equal(sh_router_match("/a/{}", route, args), 1);
+	assert_int_equal(strlen(args[0]), SH_ROUTE_ARG_MAX - 1);
+	/* one more: no match rather than a cut */
+	strcat(route, "x");
+	assert_int_equal(sh_router_match("/a/{}", route, args), 0);
+}
+
+static void
+test_match_too_many_args(void **state)
+{
+	char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX];
+
+	(void)state;
+	assert_int_equal(sh_router_match("/{}/{}/{}/{}", "/a/b/c/d", args), 1);
+	assert_string_equal(args[3], "d");
+	assert_int_equal(sh_router_match("/{}/{}/{}/{}/{}", "/a/b/c/d/e", args), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* sh_http_parse_target */
+
+static int
+parse(struct fake *f, const char *mount, struct sh_http_request *req,
+      struct sh_err *err)
+{
+	fake_request(f, req);
+	sh_err_clear(err);
+	return sh_http_parse_target(req, mount, err);
+}
+
+static void
+test_target_path_info(void **state)
+{
+	struct fake f = {0};
+	struct sh_http_request req;
+	struct sh_err err;
+
+	(void)state;
+	fake_set(&f, "REQUEST_METHOD", "GET");
+	fake_set(&f, "PATH_INFO", "/healthz");
+	fake_set(&f, "REQUEST_URI", "/stackhook/other?x=1");
+	fake_set(&f, "QUERY_STRING", "x=1");
+	fake_set(&f, "REMOTE_ADDR", "192.0.2.1");
+	assert_int_equal(parse(&f, "/stackhook", &req, &err), 0);
+	assert_string_equal(req.method, "GET");
+	assert_string_equal(req.route, "/healthz");
+	assert_string_equal(req.query, "x=1");
+	assert_string_equal(req.remote_addr, "192.0.2.1");
+	sh_http_request_release(&req);
+	assert_null(req.route);
+
+	/* PATH_INFO is decoded by the server already: not decoded twice */
+	fake_set(&f, "PATH_INFO", "/api/v1/spaces/a%2541");
+	assert_int_equal(parse(&f, "/stackhook", &req, &err), 0);
+	assert_string_equal(req.route, "/api/v1/spaces/a%2541");
+	sh_http_request_release(&req);
+
+	/* an empty PATH_INFO falls back to REQUEST_URI */
+	fake_set(&f, "PATH_INFO", "");
+	assert_int_equal(parse(&f, "/stackhook", &req, &err), 0);
+	assert_string_equal(req.route, "/other");
+	sh_http_request_release(&req);
+}
+
+static void
+test_target_request_uri(void **state)
+{
+	static const struct {
+		const char *mount, *uri, *route;
+	} cases[] = {
+		{"/stackhook", "/stackhook/healthz", "/healthz"},
+		{"/stackhook", "/stackhook/healthz?verbose=1&x=%00", "/healthz"},
+		{"/stackhook", "/stackhook", "/"},
+		{"/stackhook", "/stackhook/", "/"},
+		{"/stackhook", "/stackhook?x", "/"},
+		/* only at a segment boundary */
+		{"/stackhook", "/stackhookx/healthz", "/stackhookx/healthz"},
+		{"/stackhook", "/stackhookhealthz", "/stackhookhealthz"},
+		/* not mounted below a path */
+		{"", "/healthz", "/healthz"},
+		{"", "/", "/"},
+		{"/a/b", "/a/b/healthz", "/healthz"},
+		{"/a/b", "/a/healthz", "/a/healthz"},
+		/* percent-decoding */
+		{"/stackhook", "/stackhook/api/v1/who%61mi", "/api/v1/whoami"},
+		{"/stackhook", "/stackhook/api/v1/spaces/a%20b", "/api/v1/spaces/a b"},
+		{"/stackhook", "/stackhook/x/%C3%A9", "/x/\xc3\xa9"},
+		{"/stackhook", "/stackhook/a+b", "/a+b"},
+		{"/stackhook", "/%73tackhook/healthz", "/healthz"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake f = {0};
+		struct sh_http_request req;
+		struct sh_err err;
+
+		fake_set(&f, "REQUEST_METHOD", "GET");
+		fake_set(&f, "REQUEST_URI", cases[i].uri);
+		if (parse(&f, cases[i].mount, &req, &err) != 0)
+			fail_msg("%s refused: %s", cases[i].uri, err.msg);
+		if (strcmp(req.route, cases[i].route) != 0)
+			fail_msg("mount \"%s\" uri \"%s\": route \"%s\", want \"%s\"",
+				 cases[i].mount, cases[i].uri, req.route,
+				 cases[i].route);
+		assert_string_equal(req.query, ""); /* no QUERY_STRING given */
+		sh_http_request_release(&req);
+	}
+}
+
+static void
+test_target_bad(void **state)
+{
+	static const char *const bad_uris[] = {
+		"/stackhook/a%00b", "/stackhook/%zz", "/stackhook/%4",
+		"/stackhook/%", "/stackhook/a%g1", "/stackhook/a%1g",
+		"/stackhook/%%41",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad_uris) / sizeof(bad_uris[0]); i++) {
+		struct fake f = {0};
+		struct sh_http_request req;
+		struct sh_err err;
+
+		fake_set(&f, "REQUEST_METHOD", "GET");
+		fake_set(&f, "REQUEST_URI", bad_uris[i]);
+		if (parse(&f, "/stackhook", &req, &err) != -1)
+			fail_msg("\"%s\" accepted as \"%s\"", bad_uris[i], req.route);
+		assert_int_equal(err.code, SH_E_BAD_REQUEST);
+		assert_null(req.route);
+		sh_http_request_release(&req);
+	}
+}
+
+static void
+test_target_no_method(void **state)
+{
+	struct fake f = {0};
+	struct sh_http_request req;
+	struct sh_err err;
+
+	(void)state;
+	fake_set(&f, "PATH_INFO", "/healthz");
+	assert_int_equal(parse(&f, "", &req, &err), -1);
+	assert_int_equal(err.code, SH_E_BAD_REQUEST);
+	fake_set(&f, "REQUEST_METHOD", "");
+	assert_int_equal(parse(&f, "", &req, &err), -1);
+	assert_int_equal(err.code, SH_E_BAD_REQUEST);
+	sh_http_request_release(&req);
+}
+
+/* Without REQUEST_URI or PATH_INFO (a bare CGI call), the route is "/". */
+static void
+test_target_nothing(void **state)
+{
+	struct fake f = {0};
+	struct sh_http_request req;
+	struct sh_err err;
+
+	(void)state;
+	fake_set(&f, "REQUEST_METHOD", "GET");
+	assert_int_equal(parse(&f, "/stackhook", &req, &err), 0);
+	assert_string_equal(req.route, "/");
+	assert_string_equal(req.query, "");
+	assert_null(req.remote_addr);
+	sh_http_request_release(&req);
+}
+
+/* ------------------------------------------------------------------ */
+/* sh_http_read_body */
+
+static int
+read_body(struct fake *f, const char *content_length, size_t max,
+	  struct sh_http_request *req, struct sh_err *err)
+{
+	if (content_length != NULL)
+		fake_set(f, "CONTENT_LENGTH", content_length);
+	fake_request(f, req);
+	sh_err_clear(err);
+	return sh_http_read_body(req, max, err);
+}
+
+static void
+test_body_malformed_length(void **state)
+{
+	static const char *const bad[] = {"abc", "-5", "+5", " 5", "5 ", "5x",
+					  "0x10", "1e3", "5.0"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct fake f = {.body = "hello", .body_len = 5};
+		struct sh_http_request req;
+		struct sh_err err;
+
+		if (read_body(&f, bad[i], 1024, &req, &err) != -1)
+			fail_msg("Content-Length \"%s\" accepted", bad[i]);
+		assert_int_equal(err.code, SH_E_BAD_REQUEST);
+		assert_int_equal(f.reads, 0);
+		sh_http_request_release(&req);
+	}
+}
+
+static void
+test_body_too_large(void **state)
+{
+	static const char *const big[] = {"1025", "99999999999",
+					  "18446744073709551616",
+					  "99999999999999999999999999999"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
+		struct fake f = {.body = "hello", .body_len = 5};
+		struct sh_http_request req;
+		struct sh_err err;
+
+		if (read_body(&f, big[i], 1024, &req, &err) != -1)
+			fail_msg("Content-Length %s accepted", big[i]);
+		assert_int_equal(err.code, SH_E_PAYLOAD_TOO_LARGE);
+		assert_int_equal(sh_err_http_status(err.code), 413);
+		/* refused before reading anything */
+		assert_int_equal(f.reads, 0);
+		assert_int_equal(f.pos, 0);
+		assert_non_null(strstr(err.msg, "1024"));
+		sh_http_request_release(&req);
+	}
+}
+
+static void
+test_body_at_limit(void **state)
+{
+	char data[1024];
+	struct fake f = {.body = data, .body_len = sizeof(data)};
+	struct sh_http_request req;
+	struct sh_err err;
+
+	(void)state;
+	memset(data, 'b', sizeof(data));
+	assert_int_equal(read_body(&f, "1024", 1024, &req, &err), 0);
+	assert_int_equal(req.body_len, 1024);
+	assert_memory_equal(req.body, data, 1024);
+	sh_http_request_release(&req);
+}
+
+static void
+test_body_short(void **state)
+{
+	struct fake f = {.body = "hello", .body_len = 5};
+	struct sh_http_request req;
+	struct sh_err err;
+
+	(void)state;
+	assert_int_equal(read_body(&f, "10", 1024, &req, &err), -1);
+	assert_int_equal(err.code, SH_E_BAD_REQUEST);
+	sh_http_request_release(&req);
+
+	/* a read error is a short body too */
+	f = (struct fake){.body = "hello", .body_len = 5, .fail = true};
+	assert_int_equal(read_body(&f, "5", 1024, &req, &err), -1);
+	assert_int_equal(err.code, SH_E_BAD_REQUEST);
+	sh_http_request_release(&req);
+}
+
+static void
+test_body_exact(void **state)
+{
+	struct fake f = {.body = "{\"a\":1}trailing", .body_len = 15};
+	struct sh_http_request req;
+	struct sh_err err;
+
+	(void)state;
+	assert_int_equal(read_body(&f, "7", 1024, &req, &err), 0);
+	assert_int_equal(req.body_len, 7);
+	assert_string_equal(req.body, "{\"a\":1}"); /* NUL-terminated */
+	assert_int_equal(f.pos, 7);                 /* nothing more was read */
+	/* a second call keeps what it has */
+	assert_int_equal(sh_http_read_body(&req, 1024, &err), 0);
+	assert_int_equal(f.pos, 7);
+	sh_http_request_release(&req);
+	assert_null(req.body);
+	assert_int_equal(req.body_len, 0);
+}
+
+static void
+test_body_in_pieces(void **state)
+{
+	static const char text[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+	struct fake f = {.body = text, .body_len = 36, .chunk = 5};
+	struct sh_http_request req;
+	struct sh_err err;
+
+	(void)state;
+	assert_int_equal(read_body(&f, "36", 1024, &req, &err), 0);
+	assert_int_equal(req.body_len, 36);
+	assert_string_equal(req.body, text);
+	assert_true(f.reads >= 8);
+	sh_http_request_release(&req);
+}
+
+static void
+test_body_none(void **state)
+{
+	struct fake f = {0};
+	struct sh_http_request req;
+	struct sh_err err;
+
+	(void)state;
+	/* no CONTENT_LENGTH */
+	assert_int_equal(read_body(&f, NULL, 1024, &req, &err), 0);
+	assert_non_null(req.body);
+	assert_int_equal(req.body_len, 0);
+	assert_string_equal(req.body, "");
+	sh_http_request_release(&req);
+	/* empty, and zero */
+	assert_int_equal(read_body(&f, "", 1024, &req, &err), 0);
+	assert_int_equal(req.body_len, 0);
+	sh_http_request_release(&req);
+	assert_int_equal(read_body(&f, "0", 1024, &req, &err), 0);
+	assert_int_equal(req.body_len, 0);
+	assert_int_equal(f.reads, 0);
+	sh_http_request_release(&req);
+}
+
+/* ------------------------------------------------------------------ */
+/* responses */
+
+static char *
+serialize(const struct sh_http_response *resp)
+{
+	struct sh_buf out = SH_BUF_INIT;
+	char *text;
+
+	assert_int_equal(sh_http_serialize(resp, &out), 0);
+	text = sh_buf_detach(&out);
+	assert_non_null(text);
+	return text;
+}
+
+static void
+test_serialize_json(void **state)
+{
+	struct sh_http_response resp;
+	char *text;
+
+	(void)state;
+	sh_http_response_init(&resp);
+	assert_int_equal(resp.status, 200);
+	sh_http_header(&resp, "X-One", "1");
+	assert_int_equal(sh_http_json(&resp, 201, cJSON_Parse("{\"k\":\"v\"}")), 0);
+	assert_int_equal(resp.status, 201);
+	text = serialize(&resp);
+	assert_string_equal(text, "Status: 201 Created\r\n"
+				  "Content-Type: application/json\r\n"
+				  "Content-Length: 10\r\n"
+				  "X-One: 1\r\n"
+				  "\r\n"
+				  "{\"k\":\"v\"}\n");
+	free(text);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_serialize_length_is_bytes(void **state)
+{
+	struct sh_http_response resp;
+	char *text;
+
+	(void)state;
+	sh_http_response_init(&resp);
+	resp.content_type = "text/plain; charset=utf-8";
+	sh_buf_puts(&resp.body, "caf\xc3\xa9\n"); /* 5 characters, 6 bytes */
+	text = serialize(&resp);
+	assert_string_equal(text, "Status: 200 OK\r\n"
+				  "Content-Type: text/plain; charset=utf-8\r\n"
+				  "Content-Length: 6\r\n"
+				  "\r\n"
+				  "caf\xc3\xa9\n");
+	free(text);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_serialize_204(void **state)
+{
+	struct sh_http_response resp;
+	char *text;
+
+	(void)state;
+	sh_http_response_init(&resp);
+	assert_int_equal(sh_http_json(&resp, 204, cJSON_CreateObject()), 0);
+	sh_http_header(&resp, "X-Deleted", "yes");
+	text = serialize(&resp);
+	assert_string_equal(text, "Status: 204 No Content\r\nX-Deleted: yes\r\n\r\n");
+	free(text);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_serialize_statuses(void **state)
+{
+	static const struct {
+		int status;
+		const char *line;
+	} cases[] = {
+		{400, "Status: 400 Bad Request\r\n"},
+		{401, "Status: 401 Unauthorized\r\n"},
+		{403, "Status: 403 Forbidden\r\n"},
+		{404, "Status: 404 Not Found\r\n"},
+		{405, "Status: 405 Method Not Allowed\r\n"},
+		{409, "Status: 409 Conflict\r\n"},
+		{413, "Status: 413 Payload Too Large\r\n"},
+		{422, "Status: 422 Unprocessable Entity\r\n"},
+		{500, "Status: 500 Internal Server Error\r\n"},
+		{503, "Status: 503 Service Unavailable\r\n"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sh_http_response resp;
+		char *text;
+
+		sh_http_response_init(&resp);
+		resp.status = cases[i].status;
+		text = serialize(&resp);
+		assert_int_equal(strncmp(text, cases[i].line, strlen(cases[i].line)), 0);
+		/* no body, no type: still a length */
+		assert_non_null(strstr(text, "\r\nContent-Length: 0\r\n"));
+		assert_null(strstr(text, "Content-Type"));
+		free(text);
+		sh_http_response_release(&resp);
+	}
+}
+
+static void
+test_header_injection_refused(void **state)
+{
+	struct sh_http_response resp;
+	char value[64], *text;
+
+	(void)state;
+	sh_http_response_init(&resp);
+	sh_http_header(&resp, "X-Value", "1\r\nSet-Cookie: evil=1");
+	sh_http_header(&resp, "X-Lf", "1\nSet-Cookie: evil=2");
+	sh_http_header(&resp, "X-Cr", "1\rSet-Cookie: evil=3");
+	sh_http_header(&resp, "X-Name\r\nSet-Cookie", "evil=4");
+	sh_http_header(&resp, "X-Colon: evil=5\r\nX", "1");
+	sh_http_header(&resp, "X-Good", "kept");
+	assert_string_equal(sh_buf_str(&resp.headers), "X-Good: kept\r\n");
+	assert_true(resp_header(&resp, "x-good", value, sizeof(value)));
+	assert_string_equal(value, "kept");
+	text = serialize(&resp);
+	assert_null(strstr(text, "evil"));
+	assert_null(strstr(text, "Set-Cookie"));
+	free(text);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_json_null_is_500(void **state)
+{
+	struct sh_http_response resp;
+
+	(void)state;
+	sh_http_response_init(&resp);
+	assert_int_equal(sh_http_json(&resp, 200, NULL), -1);
+	assert_int_equal(resp.status, 500);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_error_shape(void **state)
+{
+	struct sh_http_response resp;
+	const char *msg;
+	cJSON *json;
+
+	(void)state;
+	sh_http_response_init(&resp);
+	sh_http_errorf(&resp, SH_E_INVALID_FIELD, "labels[2]",
+		       "a label is at most %d characters", 64);
+	json = body_json(&resp);
+	msg = check_error(&resp, json, 400, "invalid_field", "labels[2]");
+	assert_string_equal(msg, "a label is at most 64 characters");
+	cJSON_Delete(json);
+	/* the body is a line */
+	assert_int_equal(resp.body.data[resp.body.len - 1], '\n');
+	sh_http_response_release(&resp);
+
+	sh_http_response_init(&resp);
+	sh_http_errorf(&resp, SH_E_CONFLICT, NULL, "already there");
+	json = body_json(&resp);
+	msg = check_error(&resp, json, 409, "conflict", NULL);
+	assert_string_equal(msg, "already there");
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_error_codes(void **state)
+{
+	static const struct {
+		enum sh_errcode code;
+		int status;
+		const char *name;
+	} cases[] = {
+		{SH_E_UNAUTHORIZED, 401, "unauthorized"},
+		{SH_E_FORBIDDEN, 403, "forbidden"},
+		{SH_E_NOT_FOUND, 404, "not_found"},
+		{SH_E_METHOD_NOT_ALLOWED, 405, "method_not_allowed"},
+		{SH_E_PAYLOAD_TOO_LARGE, 413, "payload_too_large"},
+		{SH_E_INVALID_JSON, 400, "invalid_json"},
+		{SH_E_MISSING_FIELD, 400, "missing_field"},
+		{SH_E_UNKNOWN_FIELD, 400, "unknown_field"},
+		{SH_E_NAME_IMMUTABLE, 400, "name_immutable"},
+		{SH_E_BAD_REQUEST, 400, "bad_request"},
+		{SH_E_INTEGRATION_NOT_USABLE, 422, "integration_not_usable"},
+		{SH_E_STACK_DETACHED, 409, "stack_detached"},
+		{SH_E_INVALID_TRANSITION, 409, "invalid_transition"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sh_http_response resp;
+		struct sh_err err;
+		cJSON *json;
+
+		sh_http_response_init(&resp);
+		sh_err_set(&err, cases[i].code, NULL, "why it failed");
+		sh_http_error(&resp, &err);
+		json = body_json(&resp);
+		assert_string_equal(check_error(&resp, json, cases[i].status,
+						cases[i].name, NULL),
+				    "why it failed");
+		cJSON_Delete(json);
+		sh_http_response_release(&resp);
+	}
+}
+
+/* Server-side failures: the client gets a sentence, not the details. */
+static void
+test_error_server_side_hidden(void **state)
+{
+	static const struct {
+		enum sh_errcode code;
+		int status;
+		const char *name;
+	} cases[] = {
+		{SH_E_STORAGE, 503, "storage_unavailable"},
+		{SH_E_INTERNAL, 500, "internal_error"},
+		{SH_E_CONFIG, 500, "config_error"},
+		{SH_E_IO, 500, "io_error"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sh_http_response resp;
+		struct sh_err err;
+		const char *msg;
+		cJSON *json;
+
+		sh_http_response_init(&resp);
+		sh_err_set(&err, cases[i].code, "database",
+			   "database /var/lib/hidden-dir/stackhook.db: statement "
+			   "failed: disk I/O error");
+		sh_http_error(&resp, &err);
+		json = body_json(&resp);
+		msg = check_error(&resp, json, cases[i].status, cases[i].name,
+				  "database");
+		assert_null(strstr(msg, "/var/lib"));
+		assert_null(strstr(msg, "hidden-dir"));
+		assert_null(strstr(msg, "disk I/O"));
+		assert_null(strstr(sh_buf_str(&resp.body), "hidden-dir"));
+		cJSON_Delete(json);
+		sh_http_response_release(&resp);
+	}
+}
+
+/* An error without a message still says something. */
+static void
+test_error_empty_message(void **state)
+{
+	struct sh_http_response resp;
+	struct sh_err err;
+	cJSON *json;
+
+	(void)state;
+	sh_err_clear(&err);
+	err.code = SH_E_NOT_FOUND;
+	sh_http_response_init(&resp);
+	sh_http_error(&resp, &err);
+	json = body_json(&resp);
+	check_error(&resp, json, 404, "not_found", NULL);
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+}
+
+/* ------------------------------------------------------------------ */
+/* sh_router_dispatch end to end */
+
+struct env {
+	struct tu_dir dir;
+	struct sh_instance *inst;
+	char *key;       /* alice's API key; alice is a root admin */
+	char *bob_key;   /* bob has read on root */
+};
+
+static char *
+new_key(struct sh_db *db, const char *name, enum sh_role role)
+{
+	struct sh_user u;
+	struct sh_err err;
+	int64_t id;
+	char *key = NULL;
+
+	if (sh_db_begin(db, &err) < 0 || sh_users_ensure(db, name, &u, NULL, &err) < 0 ||
+	    sh_authz_grant(db, SH_ROOT_SPACE, u.id, role, &err) < 0 ||
+	    sh_keys_create(db, &u, &key, &id, &err) < 0 ||
+	    sh_db_commit(db, &err) < 0) {
+		fprintf(stderr, "new_key: %s\n", err.msg);
+		sh_db_rollback(db);
+		free(key);
+		return NULL;
+	}
+	return key;
+}
+
+static int
+env_make(void **state, const char *extra, bool init)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	struct sh_db *db;
+	struct sh_err err;
+
+	if (e == NULL)
+		return -1;
+	*state = e;
+	if (tu_mkdtemp(e->dir.path, sizeof(e->dir.path)) < 0)
+		return -1;
+	if (tu_make_instance(e->dir.path, extra, init, &e->inst) < 0)
+		return -1;
+	if (!init)
+		return 0;
+	if (sh_instance_db(e->inst, &db, &err) < 0) {
+		fprintf(stderr, "env_make: %s\n", err.msg);
+		return -1;
+	}
+	e->key = new_key(db, "alice", SH_ROLE_ADMIN);
+	e->bob_key = new_key(db, "bob", SH_ROLE_READ);
+	return e->key && e->bob_key ? 0 : -1;
+}
+
+static int
+env_setup(void **state)
+{
+	return env_make(state, NULL, true);
+}
+
+static int
+env_setup_trusting(void **state)
+{
+	return env_make(state, "trust_remote_user = yes\n", true);
+}
+
+static int
+env_setup_uninitialized(void **state)
+{
+	return env_make(state, NULL, false);
+}
+
+static int
+env_teardown(void **state)
+{
+	struct env *e = *state;
+	int rc = 0;
+
+	if (e == NULL)
+		return 0;
+	sh_instance_free(e->inst);
+	free(e->key);
+	free(e->bob_key);
+	if (e->dir.path[0] != '\0')
+		rc = tu_rmtree(e->dir.path);
+	free(e);
+	return rc;
+}
+
+/* Dispatches the request f describes into resp (initialized here). */
+static void
+serve(struct env *e, struct fake *f, struct sh_http_response *resp)
+{
+	struct sh_http_request req;
+
+	fake_request(f, &req);
+	sh_http_response_init(resp);
+	sh_router_dispatch(e->inst, &req, resp);
+	sh_http_request_release(&req);
+	assert_true(resp->status >= 200 && resp->status <= 599);
+}
+
+/* A request as nginx passes it: SCRIPT_NAME is the mount point and
+ * PATH_INFO the route.  auth may be NULL. */
+static void
+call(struct env *e, const char *method, const char *path, const char *auth,
+     struct sh_http_response *resp)
+{
+	struct fake f = {0};
+
+	fake_set(&f, "REQUEST_METHOD", method);
+	fake_set(&f, "SCRIPT_NAME", "/stackhook");
+	fake_set(&f, "PATH_INFO", path);
+	fake_set(&f, "REMOTE_ADDR", "127.0.0.1");
+	if (auth != NULL)
+		fake_set(&f, "HTTP_AUTHORIZATION", auth);
+	serve(e, &f, resp);
+}
+
+static char *
+bearer(const char *key)
+{
+	char *h = malloc(strlen(key) + 8);
+
+	assert_non_null(h);
+	strcpy(h, "Bearer ");
+	strcat(h, key);
+	return h;
+}
+
+static void
+test_dispatch_healthz_ok(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	char value[128], *text;
+	const cJSON *checks;
+	cJSON *json;
+
+	call(e, "GET", "/healthz", NULL, &resp);
+	assert_int_equal(resp.status, 200);
+	json = body_json(&resp);
+	assert_string_equal(json_str(json, "status"), "ok");
+	checks = cJSON_GetObjectItemCaseSensitive(json, "checks");
+	assert_string_equal(json_str(checks, "database"), "ok");
+	assert_string_equal(json_str(checks, "spool"), "ok");
+	assert_string_equal(json_str(checks, "secret_key"), "ok");
+	assert_null(cJSON_GetObjectItemCaseSensitive(json, "error"));
+	cJSON_Delete(json);
+	/* every answer: not cached, not sniffed */
+	assert_true(resp_header(&resp, "Cache-Control", value, sizeof(value)));
+	assert_string_equal(value, "no-store");
+	assert_true(resp_header(&resp, "X-Content-Type-Options", value,
+				sizeof(value)));
+	assert_string_equal(value, "nosniff");
+	text = serialize(&resp);
+	assert_int_equal(strncmp(text, "Status: 200 OK\r\n", 16), 0);
+	free(text);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_dispatch_healthz_unavailable(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	const cJSON *checks, *error;
+	cJSON *json;
+
+	call(e, "GET", "/healthz", NULL, &resp);
+	assert_int_equal(resp.status, 503);
+	json = body_json(&resp);
+	assert_string_not_equal(json_str(json, "status"), "ok");
+	checks = cJSON_GetObjectItemCaseSensitive(json, "checks");
+	assert_non_null(json_str(checks, "database"));
+	assert_string_not_equal(json_str(checks, "database"), "ok");
+	error = cJSON_GetObjectItemCaseSensitive(json, "error");
+	assert_string_equal(json_str(error, "code"), "storage_unavailable");
+	assert_non_null(strstr(json_str(error, "message"), "database"));
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+}
+
+/* A good instance whose spool went away answers 503 too, and 200 again
+ * once it is back. */
+static void
+test_dispatch_healthz_spool_gone(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	char spool[PATH_MAX];
+	struct sh_err err;
+	cJSON *json;
+
+	tu_join(spool, e->dir.path, "spool");
+	assert_int_equal(tu_rmtree(spool), 0);
+	call(e, "GET", "/healthz", NULL, &resp);
+	assert_int_equal(resp.status, 503);
+	json = body_json(&resp);
+	assert_string_not_equal(
+		json_str(cJSON_GetObjectItemCaseSensitive(json, "checks"), "spool"),
+		"ok");
+	assert_string_equal(
+		json_str(cJSON_GetObjectItemCaseSensitive(json, "checks"), "database"),
+		"ok");
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+
+	assert_int_equal(sh_spool_prepare(spool, NULL, &err), 0);
+	call(e, "GET", "/healthz", NULL, &resp);
+	assert_int_equal(resp.status, 200);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_dispatch_whoami_no_key(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	char value[256];
+	cJSON *json;
+
+	call(e, "GET", "/api/v1/whoami", NULL, &resp);
+	json = body_json(&resp);
+	check_error(&resp, json, 401, "unauthorized", NULL);
+	cJSON_Delete(json);
+	assert_true(resp_header(&resp, "WWW-Authenticate", value, sizeof(value)));
+	assert_int_equal(strncmp(value, "Bearer realm=", 13), 0);
+	sh_http_response_release(&resp);
+
+	/* an empty header is no key either */
+	call(e, "GET", "/api/v1/whoami", "", &resp);
+	assert_int_equal(resp.status, 401);
+	assert_true(resp_header(&resp, "WWW-Authenticate", value, sizeof(value)));
+	sh_http_response_release(&resp);
+}
+
+static void
+test_dispatch_whoami_bad_key(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	char value[256], wrong[128];
+	const char *auths[4];
+	cJSON *json;
+
+	snprintf(wrong, sizeof(wrong), "Bearer %s", e->key);
+	wrong[strlen(wrong) - 1] = wrong[strlen(wrong) - 1] == 'A' ? 'B' : 'A';
+	auths[0] = wrong;
+	auths[1] = "Bearer shk_not-a-key";
+	auths[2] = "Bearer ";
+	auths[3] = "Bearer garbage";
+	for (size_t i = 0; i < sizeof(auths) / sizeof(auths[0]); i++) {
+		call(e, "GET", "/api/v1/whoami", auths[i], &resp);
+		json = body_json(&resp);
+		check_error(&resp, json, 401, "unauthorized", NULL);
+		cJSON_Delete(json);
+		assert_true(resp_header(&resp, "WWW-Authenticate", value,
+					sizeof(value)));
+		assert_non_null(strstr(value, "invalid_token"));
+		/* the key sent is never echoed */
+		assert_null(strstr(sh_buf_str(&resp.body), wrong + 7));
+		assert_null(strstr(sh_buf_str(&resp.body), "shk_not-a-key"));
+		sh_http_response_release(&resp);
+	}
+}
+
+static void
+test_dispatch_whoami_other_scheme(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	char value[256];
+	cJSON *json;
+
+	call(e, "GET", "/api/v1/whoami", "Basic YWxpY2U6c2VjcmV0", &resp);
+	json = body_json(&resp);
+	check_error(&resp, json, 401, "unauthorized", NULL);
+	cJSON_Delete(json);
+	assert_true(resp_header(&resp, "WWW-Authenticate", value, sizeof(value)));
+	assert_int_equal(strncmp(value, "Bearer", 6), 0);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_dispatch_whoami_ok(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	char *auth = bearer(e->key), lower[256];
+	const cJSON *roles;
+	cJSON *json;
+
+	call(e, "GET", "/api/v1/whoami", auth, &resp);
+	assert_int_equal(resp.status, 200);
+	json = body_json(&resp);
+	assert_string_equal(json_str(json, "user"), "alice");
+	roles = cJSON_GetObjectItemCaseSensitive(json, "roles");
+	assert_true(cJSON_IsObject(roles));
+	assert_string_equal(json_str(roles, "root"), "admin");
+	assert_false(resp_header(&resp, "WWW-Authenticate", lower, sizeof(lower)));
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+
+	/* the scheme is case-insensitive (RFC 9110) */
+	snprintf(lower, sizeof(lower), "bearer %s", e->key);
+	call(e, "GET", "/api/v1/whoami", lower, &resp);
+	assert_int_equal(resp.status, 200);
+	sh_http_response_release(&resp);
+
+	/* the trailing slash form is the same route */
+	call(e, "GET", "/api/v1/whoami/", auth, &resp);
+	assert_int_equal(resp.status, 200);
+	sh_http_response_release(&resp);
+
+	/* another user sees their own roles */
+	free(auth);
+	auth = bearer(e->bob_key);
+	call(e, "GET", "/api/v1/whoami", auth, &resp);
+	assert_int_equal(resp.status, 200);
+	json = body_json(&resp);
+	assert_string_equal(json_str(json, "user"), "bob");
+	assert_string_equal(
+		json_str(cJSON_GetObjectItemCaseSensitive(json, "roles"), "root"),
+		"read");
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+	free(auth);
+}
+
+static void
+test_dispatch_revoked_key(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	struct sh_key_info *items;
+	struct sh_db *db;
+	struct sh_err err;
+	size_t count;
+	char *auth = bearer(e->bob_key);
+
+	assert_int_equal(sh_instance_db(e->inst, &db, &err), 0);
+	assert_int_equal(sh_keys_list(db, &items, &count, &err), 0);
+	assert_int_equal(count, 2);
+	assert_int_equal(sh_keys_revoke(db, items[0].id, NULL, &err), 0); /* bob's */
+	free(items);
+	call(e, "GET", "/api/v1/whoami", auth, &resp);
+	assert_int_equal(resp.status, 401);
+	sh_http_response_release(&resp);
+	free(auth);
+}
+
+static void
+test_dispatch_not_found(void **state)
+{
+	static const char *const paths[] = {"/", "/nope", "/healthzx", "/api/v1",
+					    "/api/v1/whoami/x", "/api/v1/whoamix"};
+	struct env *e = *state;
+	struct sh_http_response resp;
+	char *auth = bearer(e->key);
+	cJSON *json;
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		call(e, "GET", paths[i], auth, &resp);
+		json = body_json(&resp);
+		check_error(&resp, json, 404, "not_found", NULL);
+		cJSON_Delete(json);
+		sh_http_response_release(&resp);
+	}
+	free(auth);
+}
+
+static void
+test_dispatch_method_not_allowed(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	char value[64], *auth = bearer(e->key);
+	cJSON *json;
+
+	call(e, "POST", "/healthz", NULL, &resp);
+	json = body_json(&resp);
+	check_error(&resp, json, 405, "method_not_allowed", NULL);
+	cJSON_Delete(json);
+	assert_true(resp_header(&resp, "Allow", value, sizeof(value)));
+	assert_string_equal(value, "GET");
+	sh_http_response_release(&resp);
+
+	/* decided before authentication: no key needed to learn it */
+	call(e, "DELETE", "/api/v1/whoami", NULL, &resp);
+	assert_int_equal(resp.status, 405);
+	assert_true(resp_header(&resp, "Allow", value, sizeof(value)));
+	assert_string_equal(value, "GET");
+	sh_http_response_release(&resp);
+
+	/* methods are case-sensitive */
+	call(e, "get", "/api/v1/whoami", auth, &resp);
+	assert_int_equal(resp.status, 405);
+	sh_http_response_release(&resp);
+	free(auth);
+}
+
+/* Served as nginx does without PATH_INFO: the route is REQUEST_URI below
+ * public_url's path. */
+static void
+test_dispatch_request_uri(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	char *auth = bearer(e->key);
+	struct fake f = {0};
+	cJSON *json;
+
+	fake_set(&f, "REQUEST_METHOD", "GET");
+	fake_set(&f, "REQUEST_URI", "/stackhook/healthz?full=1");
+	fake_set(&f, "QUERY_STRING", "full=1");
+	serve(e, &f, &resp);
+	assert_int_equal(resp.status, 200);
+	sh_http_response_release(&resp);
+
+	fake_set(&f, "REQUEST_URI", "/stackhookx/healthz");
+	serve(e, &f, &resp);
+	assert_int_equal(resp.status, 404);
+	sh_http_response_release(&resp);
+
+	fake_set(&f, "REQUEST_URI", "/stackhook/api/v1/who%61mi");
+	fake_set(&f, "HTTP_AUTHORIZATION", auth);
+	serve(e, &f, &resp);
+	assert_int_equal(resp.status, 200);
+	sh_http_response_release(&resp);
+
+	fake_set(&f, "REQUEST_URI", "/stackhook/api/v1/whoami%00");
+	serve(e, &f, &resp);
+	json = body_json(&resp);
+	check_error(&resp, json, 400, "bad_request", NULL);
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+	free(auth);
+}
+
+static void
+test_dispatch_no_method(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	struct fake f = {0};
+
+	fake_set(&f, "PATH_INFO", "/healthz");
+	serve(e, &f, &resp);
+	assert_int_equal(resp.status, 400);
+	sh_http_response_release(&resp);
+}
+
+/* The database missing: /healthz says 503, and an API route answers 503
+ * with the generic sentence -- the path stays in the server log. */
+static void
+test_dispatch_storage_error_hidden(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	const char *msg;
+	cJSON *json;
+
+	call(e, "GET", "/api/v1/whoami", "Bearer shk_whatever", &resp);
+	json = body_json(&resp);
+	msg = check_error(&resp, json, 503, "storage_unavailable", NULL);
+	assert_null(strstr(msg, e->dir.path));
+	assert_null(strstr(msg, "stackhook.db"));
+	assert_null(strstr(sh_buf_str(&resp.body), e->dir.path));
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_dispatch_remote_user_trusted(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	struct fake f = {0};
+	cJSON *json;
+
+	fake_set(&f, "REQUEST_METHOD", "GET");
+	fake_set(&f, "PATH_INFO", "/api/v1/whoami");
+	fake_set(&f, "REMOTE_USER", "alice");
+	serve(e, &f, &resp);
+	assert_int_equal(resp.status, 200);
+	json = body_json(&resp);
+	assert_string_equal(json_str(json, "user"), "alice");
+	assert_string_equal(
+		json_str(cJSON_GetObjectItemCaseSensitive(json, "roles"), "root"),
+		"admin");
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+
+	/* somebody the web server vouches for, granted nothing yet */
+	fake_set(&f, "REMOTE_USER", "stranger");
+	serve(e, &f, &resp);
+	assert_int_equal(resp.status, 200);
+	json = body_json(&resp);
+	assert_string_equal(json_str(json, "user"), "stranger");
+	assert_int_equal(
+		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(json, "roles")), 0);
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
+
+	/* not a user name at all */
+	fake_set(&f, "REMOTE_USER", "no such; user");
+	serve(e, &f, &resp);
+	assert_int_equal(resp.status, 401);
+	sh_http_response_release(&resp);
+
+	/* a bad key is not rescued by REMOTE_USER */
+	fake_set(&f, "REMOTE_USER", "alice");
+	fake_set(&f, "HTTP_AUTHORIZATION", "Bearer shk_wrong");
+	serve(e, &f, &resp);
+	assert_int_equal(resp.status, 401);
+	sh_http_response_release(&resp);
+}
+
+static void
+test_dispatch_remote_user_untrusted(void **state)
+{
+	struct env *e = *state;
+	struct sh_http_response resp;
+	struct fake f = {0};
+
+	assert_false(e->inst->cfg->trust_remote_user);
+	fake_set(&f, "REQUEST_METHOD", "GET");
+	fake_set(&f, "PATH_INFO", "/api/v1/whoami");
+	fake_set(&f, "REMOTE_USER", "alice");
+	serve(e, &f, &resp);
+	assert_int_equal(resp.status, 401);
+	sh_http_response_release(&resp);
+}
+
+int
+main(void)
+{
+#define E(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_match_literal),
+		cmocka_unit_test(test_match_wildcards),
+		cmocka_unit_test(test_match_overlong_segment),
+		cmocka_unit_test(test_match_too_many_args),
+		cmocka_unit_test(test_target_path_info),
+		cmocka_unit_test(test_target_request_uri),
+		cmocka_unit_test(test_target_bad),
+		cmocka_unit_test(test_target_no_method),
+		cmocka_unit_test(test_target_nothing),
+		cmocka_unit_test(test_body_malformed_length),
+		cmocka_unit_test(test_body_too_large),
+		cmocka_unit_test(test_body_at_limit),
+		cmocka_unit_test(test_body_short),
+		cmocka_unit_test(test_body_exact),
+		cmocka_unit_test(test_body_in_pieces),
+		cmocka_unit_test(test_body_none),
+		cmocka_unit_test(test_serialize_json),
+		cmocka_unit_test(test_serialize_length_is_bytes),
+		cmocka_unit_test(test_serialize_204),
+		cmocka_unit_test(test_serialize_statuses),
+		cmocka_unit_test(test_header_injection_refused),
+		cmocka_unit_test(test_json_null_is_500),
+		cmocka_unit_test(test_error_shape),
+		cmocka_unit_test(test_error_codes),
+		cmocka_unit_test(test_error_server_side_hidden),
+		cmocka_unit_test(test_error_empty_message),
+		E(test_dispatch_healthz_ok),
+		cmocka_unit_test_setup_teardown(test_dispatch_healthz_unavailable,
+						env_setup_uninitialized,
+						env_teardown),
+		E(test_dispatch_healthz_spool_gone),
+		E(test_dispatch_whoami_no_key),
+		E(test_dispatch_whoami_bad_key),
+		E(test_dispatch_whoami_other_scheme),
+		E(test_dispatch_whoami_ok),
+		E(test_dispatch_revoked_key),
+		E(test_dispatch_not_found),
+		E(test_dispatch_method_not_allowed),
+		E(test_dispatch_request_uri),
+		E(test_dispatch_no_method),
+		cmocka_unit_test_setup_teardown(test_dispatch_storage_error_hidden,
+						env_setup_uninitialized,
+						env_teardown),
+		cmocka_unit_test_setup_teardown(test_dispatch_remote_user_trusted,
+						env_setup_trusting, env_teardown),
+		E(test_dispatch_remote_user_untrusted),
+	};
+#undef E
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
