@@ -1229,14 +1229,16 @@ test_dispatch_method_not_allowed(void **state)
 	check_error(&resp, json, 405, "method_not_allowed", NULL);
 	cJSON_Delete(json);
 	assert_true(resp_header(&resp, "Allow", value, sizeof(value)));
-	assert_string_equal(value, "GET");
+	assert_non_null(strstr(value, "GET"));
+	assert_null(strstr(value, "POST"));
 	sh_http_response_release(&resp);
 
 	/* decided before authentication: no key needed to learn it */
 	call(e, "DELETE", "/api/v1/whoami", NULL, &resp);
 	assert_int_equal(resp.status, 405);
 	assert_true(resp_header(&resp, "Allow", value, sizeof(value)));
-	assert_string_equal(value, "GET");
+	assert_non_null(strstr(value, "GET"));
+	assert_null(strstr(value, "DELETE"));
 	sh_http_response_release(&resp);
 
 	/* methods are case-sensitive */
