@@ -1,0 +1,533 @@
+# Shared helpers for the integration tests (sourced, not run).
+#
+# Each test makes a throw-away instance in a fresh temporary directory: a
+# config, database, spool, secret key and a COPY of the built programs (the
+# build tree may sit where the web server's user cannot read it).  Servers
+# run from minimal config files of their own in that directory, include the
+# repository's snippets with only addresses and paths substituted, and are
+# stopped -- and the directory removed -- on any exit.
+#
+# Output is TAP for automake's tap-driver.sh.  The plan is printed at the end
+# (done_testing), so a script that dies half-way is reported as an error.
+#
+# Environment: top_srcdir and top_builddir (absolute; automake sets them).
+# STACKHOOK_TEST_KEEP=1 keeps the temporary directory for a post-mortem.
+
+set -u
+
+: "${top_srcdir:?top_srcdir must be set (absolute path of the source tree)}"
+: "${top_builddir:?top_builddir must be set (absolute path of the build tree)}"
+
+# Owner of the instance when the tests run as root: init hands the files to
+# it and the servers drop to it, as in a real deployment.
+if [ "$(id -u)" = 0 ]; then
+	RUN_USER=www-data
+	RUN_GROUP=$(id -gn "$RUN_USER" 2>/dev/null || echo "$RUN_USER")
+else
+	RUN_USER=
+	RUN_GROUP=
+fi
+
+# ---------------------------------------------------------------- TAP ----
+
+T_NUM=0
+T_FAILED=0
+
+diag() {
+	printf '%s\n' "$@" | sed 's/^/# /'
+}
+
+pass() {
+	T_NUM=$((T_NUM + 1))
+	printf 'ok %d - %s\n' "$T_NUM" "$1"
+}
+
+fail() {
+	T_NUM=$((T_NUM + 1))
+	T_FAILED=$((T_FAILED + 1))
+	printf 'not ok %d - %s\n' "$T_NUM" "$1"
+	shift
+	[ $# -gt 0 ] && diag "$@"
+	return 0
+}
+
+# check DESC CMD...: one test point, ok when CMD succeeds.  On failure the
+# last HTTP (or command) answer is shown as diagnostics and the status is 1
+# (so `check ... || diag more`).
+check() {
+	local desc=$1
+	shift
+	if "$@"; then
+		pass "$desc"
+	else
+		fail "$desc"
+		last_diag
+		return 1
+	fi
+}
+
+# check_eval DESC 'shell expression': like check, for && chains.
+check_eval() {
+	local desc=$1
+	shift
+	if eval "$1"; then
+		pass "$desc"
+	else
+		fail "$desc" "failed: $1"
+		last_diag
+		return 1
+	fi
+}
+
+done_testing() {
+	printf '1..%d\n' "$T_NUM"
+	[ "$T_FAILED" = 0 ]
+}
+
+# The whole script is skipped (a required server is not installed).  Under
+# automake's TAP driver a skip is the plan "1..0 # SKIP" with exit status 0:
+# tap-driver.sh gives 77 no special meaning and would report it as an ERROR.
+# STACKHOOK_TEST_SKIP_STATUS=77 gives the status the plain test-driver wants.
+skip_all() {
+	printf '1..0 # SKIP %s\n' "$1"
+	exit "${STACKHOOK_TEST_SKIP_STATUS:-0}"
+}
+
+bail() {
+	printf 'Bail out! %s\n' "$1"
+	exit 1
+}
+
+require_programs() {
+	local p
+	for p in "$@"; do
+		command -v "$p" >/dev/null 2>&1 || skip_all "$p is not installed"
+	done
+}
+
+# --------------------------------------------------- cleanup and procs ----
+
+T=
+CLEANUP_CMDS=()   # shell commands run first, newest first
+CLEANUP_PIDS=()   # processes to stop afterwards
+CLEANUP_PIDFILES=()
+
+on_cleanup() {
+	CLEANUP_CMDS+=("$1")
+}
+
+track_pid() {
+	CLEANUP_PIDS+=("$1")
+}
+
+track_pidfile() {
+	CLEANUP_PIDFILES+=("$1")
+}
+
+# stop_pid PID [SIGNAL] [SECONDS]: signals PID, waits up to SECONDS for it to
+# go (reaping it when it is our child), then kills it.  0 when it went in time.
+stop_pid() {
+	local pid=$1 sig=${2:-TERM} secs=${3:-5} i
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	kill -"$sig" "$pid" 2>/dev/null
+	for ((i = 0; i < secs * 10; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null || is_zombie "$pid"; then
+			wait "$pid" 2>/dev/null
+			return 0
+		fi
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	return 1
+}
+
+is_zombie() {
+	[ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]
+}
+
+# wait_gone PID SECONDS: 0 when PID no longer exists (or is a zombie).
+wait_gone() {
+	local pid=$1 secs=${2:-5} i
+	for ((i = 0; i < secs * 10; i++)); do
+		if ! kill -0 "$pid" 2>/dev/null || is_zombie "$pid"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+
+cleanup() {
+	local rc=$? i pid f
+	trap - EXIT INT TERM HUP
+	for ((i = ${#CLEANUP_CMDS[@]} - 1; i >= 0; i--)); do
+		eval "${CLEANUP_CMDS[$i]}" >/dev/null 2>&1
+	done
+	for f in "${CLEANUP_PIDFILES[@]}"; do
+		[ -s "$f" ] || continue
+		for pid in $(cat "$f" 2>/dev/null); do
+			stop_pid "$pid" TERM 5
+		done
+	done
+	for pid in "${CLEANUP_PIDS[@]}"; do
+		stop_pid "$pid" TERM 5
+	done
+	if [ -n "$T" ] && [ -d "$T" ]; then
+		if [ "${STACKHOOK_TEST_KEEP:-0}" = 1 ] || { [ "$rc" != 0 ] && [ "${STACKHOOK_TEST_KEEP:-0}" = fail ]; }; then
+			echo "# kept $T" >&2
+		else
+			rm -rf "$T"
+		fi
+	fi
+	exit "$rc"
+}
+
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ------------------------------------------------------------ instance ----
+
+# make_tmpdir: a fresh directory every user can traverse (the web server's
+# user must reach the copied programs, config and sockets).
+make_tmpdir() {
+	local base=${TMPDIR:-/tmp}
+	T=$(mktemp -d "$base/stackhook-it.XXXXXX" 2>/dev/null) || T=
+	if [ -n "$T" ] && [ -n "$RUN_USER" ] &&
+	   ! runuser -u "$RUN_USER" -- test -x "$T" 2>/dev/null; then
+		rm -rf "$T"
+		T=
+	fi
+	[ -n "$T" ] || T=$(mktemp -d /tmp/stackhook-it.XXXXXX) || bail "mktemp failed"
+	chmod 755 "$T"
+	mkdir -p "$T/bin" "$T/etc" "$T/var" "$T/run" "$T/log"
+	chmod 755 "$T/bin" "$T/etc" "$T/var" "$T/run" "$T/log"
+}
+
+# copy_programs: the CLI and the responder into $T/bin.
+copy_programs() {
+	local p
+	for p in cli/stackhook fcgi/stackhook.fcgi; do
+		[ -x "$top_builddir/$p" ] || bail "$top_builddir/$p is not built (run make)"
+		cp "$top_builddir/$p" "$T/bin/" || bail "cannot copy $p"
+	done
+	chmod 755 "$T/bin/stackhook" "$T/bin/stackhook.fcgi"
+	SH_CLI=$T/bin/stackhook
+	SH_FCGI=$T/bin/stackhook.fcgi
+}
+
+# write_config FILE PUBLIC_URL [EXTRA LINES...]: a config for the instance
+# in $T/var (database, spool) and $T/etc (key).
+write_config() {
+	local file=$1 url=$2 line
+	shift 2
+	{
+		echo "# stackhook integration test instance"
+		echo "database        = $T/var/lib/stackhook.db"
+		echo "spool           = $T/var/spool"
+		echo "secret_key_file = $T/etc/secret.key"
+		echo "public_url      = $url"
+		echo "max_body        = 64K"
+		echo "log             = stderr"
+		[ -n "$RUN_USER" ] && echo "user            = $RUN_USER"
+		for line in "$@"; do
+			echo "$line"
+		done
+	} >"$file"
+	chmod 644 "$file"
+}
+
+# new_instance PUBLIC_URL: temp dir, programs, config ($CONF), init with an
+# admin `alice` whose key is $ADMIN_KEY.
+new_instance() {
+	make_tmpdir
+	copy_programs
+	CONF=$T/etc/stackhook.conf
+	write_config "$CONF" "$1"
+	"$SH_CLI" -c "$CONF" init --admin alice >"$T/log/init.out" 2>"$T/log/init.err" ||
+		bail "stackhook init failed: $(cat "$T/log/init.err")"
+	ADMIN_KEY=$(tail -n 1 "$T/log/init.out")
+	[ -n "$ADMIN_KEY" ] || bail "init --admin printed no key"
+}
+
+# as_run_user CMD...: runs CMD as the service user when we are root.
+as_run_user() {
+	if [ -n "$RUN_USER" ]; then
+		runuser -u "$RUN_USER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# --------------------------------------------------------------- ports ----
+
+# free_port: a TCP port on 127.0.0.1 nobody listens on right now.
+free_port() {
+	local p i
+	if command -v python3 >/dev/null 2>&1; then
+		p=$(python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])' 2>/dev/null) && [ -n "$p" ] && { echo "$p"; return 0; }
+	fi
+	for ((i = 0; i < 100; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	bail "no free port found"
+}
+
+# wait_for COND SECONDS: polls the shell expression COND every 0.1 s.
+wait_for() {
+	local cond=$1 secs=${2:-10} i
+	for ((i = 0; i < secs * 10; i++)); do
+		eval "$cond" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_http URL SECONDS: until something answers HTTP at URL.
+wait_http() {
+	wait_for "curl -s -o /dev/null --max-time 2 '$1'" "${2:-10}"
+}
+
+# ---------------------------------------------------------- spawn-fcgi ----
+
+# spawn_responder SOCKET PIDFILE CONFIG: starts the responder the way
+# docs/deploy.md says (forking spawn-fcgi with a pid file), waits for it.
+spawn_responder() {
+	local sock=$1 pidfile=$2 conf=$3 user_opts=()
+	[ -n "$RUN_USER" ] && user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
+	rm -f "$pidfile"
+	track_pidfile "$pidfile"
+	spawn-fcgi -s "$sock" -M 0660 "${user_opts[@]}" -P "$pidfile" \
+		-- "$SH_FCGI" -c "$conf" >>"$T/log/spawn-fcgi.out" 2>>"$T/log/responder.err" ||
+		return 1
+	wait_for "[ -s '$pidfile' ] && [ -S '$sock' ]" 5
+}
+
+# responder_pid PIDFILE
+responder_pid() {
+	head -n 1 "$1" 2>/dev/null
+}
+
+# --------------------------------------------------------------- HTTP ----
+
+HTTP_STATUS=
+HTTP_CMD=
+HTTP_RC=0
+
+# http METHOD URL [CURL ARGS...]: one request; HTTP_STATUS (000 when there
+# was no answer), HTTP_RC (curl's exit status: an answer cut short counts as
+# a failure even when its status line came), headers in $T/http.head, body
+# in $T/http.body.
+http() {
+	local method=$1 url=$2
+	shift 2
+	HTTP_CMD="$method $url $*"
+	: >"$T/http.head"
+	: >"$T/http.body"
+	HTTP_STATUS=$(curl -sS -X "$method" --max-time 15 -o "$T/http.body" \
+		-D "$T/http.head" -w '%{http_code}' "$@" "$url" 2>"$T/http.err")
+	HTTP_RC=$?
+	[ -n "$HTTP_STATUS" ] || HTTP_STATUS=000
+}
+
+last_diag() {
+	[ -n "$HTTP_CMD" ] || return 0
+	diag "request: $HTTP_CMD" "status: $HTTP_STATUS (exit status $HTTP_RC)"
+	[ -s "$T/http.head" ] && diag "$(tr -d '\r' <"$T/http.head")"
+	[ -s "$T/http.body" ] && diag "body: $(head -c 600 "$T/http.body")"
+	[ -s "$T/http.err" ] && diag "curl: $(cat "$T/http.err")"
+	return 0
+}
+
+status_is() {
+	[ "$HTTP_RC" = 0 ] && [ "$HTTP_STATUS" = "$1" ]
+}
+
+# header_is NAME REGEX: a response header NAME whose value matches REGEX.
+header_is() {
+	tr -d '\r' <"$T/http.head" | grep -iqE "^$1:[[:space:]]*$2"
+}
+
+body_has() {
+	grep -qE -- "$1" "$T/http.body"
+}
+
+# json_str KEY VALUE: the body has "KEY":"VALUE" (any spacing).
+json_str() {
+	body_has "\"$1\"[[:space:]]*:[[:space:]]*\"$2\""
+}
+
+is_json() {
+	header_is Content-Type 'application/json' && body_has '^[[:space:]]*\{'
+}
+
+# json_error STATUS CODE
+json_error() {
+	status_is "$1" && is_json && body_has '"error"[[:space:]]*:[[:space:]]*\{' &&
+		json_str code "$2"
+}
+
+# big_body FILE BYTES: a JSON object of about BYTES bytes.
+big_body() {
+	{
+		printf '{"name":"big","description":"'
+		head -c "$2" /dev/zero | tr '\0' 'x'
+		printf '"}'
+	} >"$1"
+}
+
+# web_checks BASE_URL LABEL: what every web server in front of the responder
+# must get right.  BASE_URL is the mount, e.g. http://127.0.0.1:8080/stackhook
+web_checks() {
+	local base=$1 l=$2
+	http GET "$base/healthz"
+	check_eval "$l: GET /healthz is 200 JSON with status ok" \
+		'status_is 200 && is_json && json_str status ok'
+	http GET "$base/healthz?verbose=1"
+	check "$l: a query string does not change the route" status_is 200
+	http GET "$base/api/v1/whoami"
+	check_eval "$l: whoami without a key is 401 with WWW-Authenticate: Bearer" \
+		'json_error 401 unauthorized && header_is WWW-Authenticate Bearer'
+	http GET "$base/api/v1/whoami" -H "Authorization: Bearer shk_not-a-real-key"
+	check_eval "$l: whoami with a bad key is 401" \
+		'json_error 401 unauthorized && header_is WWW-Authenticate Bearer'
+	http GET "$base/api/v1/whoami" -H "Authorization: Bearer $ADMIN_KEY"
+	check_eval "$l: whoami with a good key is 200 and names the user" \
+		'status_is 200 && is_json && json_str user alice'
+	http GET "$base/no/such/route"
+	check "$l: an unknown route is a 404 JSON not_found" json_error 404 not_found
+	http POST "$base/healthz" --data-binary '{}' -H 'Content-Type: application/json'
+	check_eval "$l: POST /healthz is 405 with Allow: GET" \
+		'json_error 405 method_not_allowed && header_is Allow "GET[[:space:]]*$"'
+	big_body "$T/big.json" 100000
+	http POST "$base/api/v1/spaces" -H "Authorization: Bearer $ADMIN_KEY" \
+		-H 'Content-Type: application/json' --data-binary "@$T/big.json"
+	check "$l: a 100 KB body over max_body (64K) is 413 payload_too_large" \
+		json_error 413 payload_too_large
+	# Above the servers' own defaults (nginx 1m, mod_fcgid 128K): the
+	# snippet's limits must let it through to the responder's JSON 413.
+	big_body "$T/big.json" 2000000
+	http POST "$base/api/v1/spaces" -H "Authorization: Bearer $ADMIN_KEY" \
+		-H 'Content-Type: application/json' --data-binary "@$T/big.json"
+	check "$l: a 2 MB body reaches the responder too (its JSON 413, not the server's)" \
+		json_error 413 payload_too_large
+	http GET "$base/healthz"
+	check "$l: the responder still answers after the 413s" status_is 200
+	http GET "$base/metrics"
+	check_eval "$l: /metrics from 127.0.0.1 reaches the responder" \
+		'[ "$HTTP_RC" = 0 ] && [ "$HTTP_STATUS" != 403 ] && [ "$HTTP_STATUS" -lt 500 ]'
+	http GET "$base/metrics" --interface 127.0.0.2
+	check "$l: /metrics from another address (127.0.0.2) is 403" status_is 403
+	http GET "$base/metrics/" --interface 127.0.0.2
+	check "$l: /metrics/ (trailing slash) from 127.0.0.2 is 403 too" status_is 403
+	HTTP_CMD=
+}
+
+# ---------------------------------------------------------------- CGI ----
+
+# cgi [VAR=VALUE...]: one CGI request with a clean environment (plus
+# STACKHOOK_CONFIG=$CONF unless given); stdin from $CGI_STDIN.  Sets
+# HTTP_STATUS from the Status: line, HTTP_RC to the exit status, the headers
+# in $T/http.head and the body in $T/http.body.
+CGI_STDIN=/dev/null
+cgi() {
+	local has_conf=no v
+	for v in "$@"; do
+		case $v in STACKHOOK_CONFIG=*) has_conf=yes ;; esac
+	done
+	[ $has_conf = yes ] || set -- "STACKHOOK_CONFIG=$CONF" "$@"
+	HTTP_CMD="CGI $*"
+	as_run_user timeout 10 env -i PATH=/usr/bin:/bin GATEWAY_INTERFACE=CGI/1.1 \
+		SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=127.0.0.1 "$@" "$SH_FCGI" \
+		<"$CGI_STDIN" >"$T/cgi.out" 2>"$T/http.err"
+	HTTP_RC=$?
+	# Headers end at the first empty line (CRLF or LF).
+	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } h { print }' "$T/cgi.out" >"$T/http.head"
+	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } !h { print }' "$T/cgi.out" >"$T/http.body"
+	HTTP_STATUS=$(sed -n '1s/^Status: \([0-9][0-9][0-9]\).*/\1/p' "$T/cgi.out")
+	[ -n "$HTTP_STATUS" ] || HTTP_STATUS=000
+}
+
+# ------------------------------------------------------------- apache ----
+
+APACHE_MODULES=/usr/lib/apache2/modules
+# What every test Apache loads (apache_conf_head).
+APACHE_BASE_MODULES="mpm_event authz_core authz_host alias env setenvif rewrite mime"
+
+# apache_conf DIR PORT: the head of a minimal, self-contained httpd.conf
+# (own ServerRoot, pid file, logs, runtime dir); callers append to it.
+apache_conf_head() {
+	local dir=$1
+	mkdir -p "$dir/run" "$dir/htdocs"
+	chmod 755 "$dir" "$dir/htdocs"
+	cat <<EOF
+ServerRoot "$dir"
+ServerName 127.0.0.1
+PidFile "$dir/run/httpd.pid"
+DefaultRuntimeDir "$dir/run"
+ErrorLog "$dir/error.log"
+LogLevel warn
+LogFormat "%h %l %u %t \"%r\" %>s %b" common
+CustomLog "$dir/access.log" common
+Timeout 30
+$(for m in $APACHE_BASE_MODULES; do echo "LoadModule ${m}_module $APACHE_MODULES/mod_$m.so"; done)
+TypesConfig /dev/null
+StartServers 1
+ServerLimit 2
+ThreadsPerChild 8
+MaxRequestWorkers 16
+DocumentRoot "$dir/htdocs"
+<Directory />
+    AllowOverride None
+    Require all denied
+</Directory>
+# Apache looks PATH_INFO up under the document root (PATH_TRANSLATED).
+<Directory "$dir/htdocs">
+    Require all granted
+</Directory>
+EOF
+	[ -n "$RUN_USER" ] && printf 'User %s\nGroup %s\n' "$RUN_USER" "$RUN_GROUP"
+	return 0
+}
+
+# apache_start DIR: starts apache2 -f DIR/httpd.conf -k start, registers the
+# stop, waits for the pid file.
+apache_start() {
+	local dir=$1
+	on_cleanup "apache_stop '$dir'"
+	apache2 -f "$dir/httpd.conf" -k start >"$dir/start.out" 2>&1 || return 1
+	wait_for "[ -s '$dir/run/httpd.pid' ]" 10
+}
+
+apache_stop() {
+	local dir=$1 pid
+	pid=$(cat "$dir/run/httpd.pid" 2>/dev/null) || return 0
+	[ -n "$pid" ] || return 0
+	apache2 -f "$dir/httpd.conf" -k stop >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null
+	wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null
+	wait_gone "$pid" 2
+}
+
+# apache_has_modules NAME...: every mod_NAME.so is installed.
+apache_has_modules() {
+	local m
+	for m in $APACHE_BASE_MODULES "$@"; do
+		[ -f "$APACHE_MODULES/mod_$m.so" ] || skip_all "Apache module mod_$m is not installed"
+	done
+}
+
+# show_log FILE: its tail as diagnostics (on failure).
+show_log() {
+	[ -s "$1" ] && diag "--- $1" "$(tail -n 20 "$1")"
+	return 0
+}
