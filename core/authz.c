@@ -49,22 +49,21 @@ sh_authz_grant(struct sh_db *db, const char *space, int64_t user_id,
 		"ON CONFLICT (space, user_id) DO UPDATE SET role = excluded.role";
 	static const char sql_remove[] =
 		"DELETE FROM grants WHERE space = $1 AND user_id = $2";
+	static const char sql_space[] = "SELECT 1 FROM spaces WHERE id = $1";
 	struct sh_stmt *st;
 	int rc;
 
-	if (sh_db_prepare(db, role == SH_ROLE_NONE ? sql_remove : sql_set, &st,
-			  err) < 0)
+	rc = sh_db_query(db, sql_space, &st, err, "t", space);
+	if (rc < 0)
 		return -1;
-	sh_stmt_bind_text(st, 1, space);
-	sh_stmt_bind_int(st, 2, user_id);
-	if (role != SH_ROLE_NONE)
-		sh_stmt_bind_text(st, 3, sh_role_name(role));
-	rc = sh_stmt_step(st, err);
+	if (rc == 0)
+		return sh_err_set(err, SH_E_NOT_FOUND, "space", "there is no space %s",
+				  space);
 	sh_stmt_release(st);
-	if (rc < 0 && err != NULL && err->code == SH_E_CONFLICT)
-		return sh_err_set(err, SH_E_NOT_FOUND, "space",
-				  "there is no space %s", space);
-	return rc < 0 ? -1 : 0;
+	if (role == SH_ROLE_NONE)
+		return sh_db_run(db, sql_remove, err, "ti", space, user_id) < 0 ? -1 : 0;
+	return sh_db_run(db, sql_set, err, "tit", space, user_id,
+			 sh_role_name(role)) < 0 ? -1 : 0;
 }
 
 void

@@ -375,6 +375,7 @@ read_line(char *str, int num, void *stream)
 {
 	struct parser *p = stream;
 	ssize_t n = getline(&p->line, &p->line_cap, p->file);
+	size_t start;
 
 	if (n < 0)
 		return NULL;
@@ -389,8 +390,11 @@ read_line(char *str, int num, void *stream)
 		str[0] = '\0';
 		return str;
 	}
-	memcpy(str, p->line, (size_t)n);
-	str[n] = '\0';
+	/* libinih reads an indented line as the continuation of the previous
+	 * value; here indentation means nothing, so drop it. */
+	start = strspn(p->line, " \t");
+	memcpy(str, p->line + start, (size_t)n - start);
+	str[n - start] = '\0';
 	return str;
 }
 

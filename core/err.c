@@ -17,7 +17,7 @@ sh_err_clear(struct sh_err *err)
 }
 
 /* Writes a formatted message into dst, marking a cut with "..." */
-static void
+static void __attribute__((format(printf, 3, 0)))
 format_into(char *dst, size_t size, const char *fmt, va_list ap)
 {
 	int n = vsnprintf(dst, size, fmt, ap);

@@ -1,8 +1,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "stackhook/fsutil.h"
@@ -55,4 +60,113 @@ sh_spool_check(const char *spool, struct sh_err *err)
 					    path);
 	}
 	return 0;
+}
+
+void
+sh_spool_batch_init(struct sh_spool_batch *batch, const char *spool)
+{
+	memset(batch, 0, sizeof(*batch));
+	batch->spool = spool;
+	sh_buf_init(&batch->lines, 0);
+}
+
+void
+sh_spool_batch_release(struct sh_spool_batch *batch)
+{
+	sh_buf_release(&batch->lines);
+}
+
+int
+sh_spool_batch_add(struct sh_spool_batch *batch, const cJSON *entry,
+		   struct sh_err *err)
+{
+	char *line = cJSON_PrintUnformatted(entry);
+	int rc = -1;
+
+	if (line != NULL && sh_buf_puts(&batch->lines, line) == 0 &&
+	    sh_buf_puts(&batch->lines, "\n") == 0)
+		rc = 0;
+	free(line);
+	if (rc < 0)
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	batch->count++;
+	return 0;
+}
+
+/* A name unique on this host and sortable by time: microseconds since the
+ * epoch in fixed-width hex, then the process and a per-process counter. */
+static void
+make_name(char *out, size_t size)
+{
+	static atomic_uint counter;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(out, size, "%013llx.%ld.%u.jsonl",
+		 (unsigned long long)ts.tv_sec * 1000000ULL +
+			 (unsigned long long)ts.tv_nsec / 1000ULL,
+		 (long)getpid(), atomic_fetch_add(&counter, 1));
+}
+
+int
+sh_spool_batch_write(struct sh_spool_batch *batch, struct sh_err *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (batch->count == 0)
+		return 0;
+	make_name(batch->name, sizeof(batch->name));
+	if (snprintf(path, sizeof(path), "%s/tmp/%s", batch->spool, batch->name) >=
+	    (int)sizeof(path))
+		return sh_err_set(err, SH_E_STORAGE, NULL, "spool path too long");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return sh_err_errno(err, SH_E_STORAGE, errno,
+				    "cannot create spool file %s", path);
+	if (sh_fs_write_full(fd, batch->lines.data, batch->lines.len) < 0 ||
+	    fsync(fd) < 0) {
+		sh_err_errno(err, SH_E_STORAGE, errno, "cannot write spool file %s",
+			     path);
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		sh_err_errno(err, SH_E_STORAGE, errno, "cannot write spool file %s",
+			     path);
+		unlink(path);
+		return -1;
+	}
+	batch->written = true;
+	return 0;
+}
+
+int
+sh_spool_batch_publish(struct sh_spool_batch *batch, struct sh_err *err)
+{
+	char from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
+
+	if (!batch->written)
+		return 0;
+	snprintf(from, sizeof(from), "%s/tmp/%s", batch->spool, batch->name);
+	snprintf(to, sizeof(to), "%s/new/%s", batch->spool, batch->name);
+	snprintf(dir, sizeof(dir), "%s/new", batch->spool);
+	if (rename(from, to) < 0)
+		return sh_err_errno(err, SH_E_STORAGE, errno,
+				    "cannot move spool file %s into new/", from);
+	batch->written = false;
+	return sh_fs_fsync_dir(dir, true, err);
+}
+
+void
+sh_spool_batch_abort(struct sh_spool_batch *batch)
+{
+	char path[PATH_MAX];
+
+	if (!batch->written)
+		return;
+	snprintf(path, sizeof(path), "%s/tmp/%s", batch->spool, batch->name);
+	unlink(path);
+	batch->written = false;
 }

@@ -216,7 +216,7 @@ sh_http_header(struct sh_http_response *resp, const char *name,
 	       const char *value)
 {
 	if (strpbrk(name, "\r\n:") != NULL || strpbrk(value, "\r\n") != NULL) {
-		sh_log(LOG_ERR, "http: header %s: refused a line break", name);
+		sh_log(LOG_ERR, "http: refused a header holding a line break");
 		return;
 	}
 	sh_buf_printf(&resp->headers, "%s: %s\r\n", name, value);

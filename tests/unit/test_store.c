@@ -784,13 +784,9 @@ test_authz_grant_unknown_space(void **state)
 	assert_int_equal(query_int(s->db, "SELECT count(*) FROM grants"), 0);
 }
 
-/*
- * BUG (reported, not fixed here): sh_authz_grant() maps every constraint
- * failure to "there is no space X" (SH_E_NOT_FOUND, field "space"), so a
- * grant to a user id that does not exist blames a space that does.
- */
+/* A grant to a user id that does not exist must not blame the space. */
 static void
-test_bug_grant_unknown_user_blames_space(void **state)
+test_grant_unknown_user_keeps_space(void **state)
 {
 	struct store *s = *state;
 	struct sh_err err;
@@ -1205,7 +1201,7 @@ main(void)
 		S(test_authz_root),
 		S(test_authz_snapshot),
 		S(test_authz_grant_unknown_space),
-		S(test_bug_grant_unknown_user_blames_space),
+		S(test_grant_unknown_user_keeps_space),
 		S(test_audit_record),
 		S(test_transaction_rollback),
 		S(test_transaction_commit),
