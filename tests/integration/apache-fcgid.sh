@@ -9,9 +9,9 @@
 require_programs apache2 curl
 apache_has_modules fcgid cgid
 
-PORT=$(free_port)
-HT_PORT=$(free_port)
-while [ "$HT_PORT" = "$PORT" ]; do HT_PORT=$(free_port); done
+PORT=$(free_port) || bail "no free port"
+HT_PORT=$(free_port) || bail "no free port"
+while [ "$HT_PORT" = "$PORT" ]; do HT_PORT=$(free_port) || bail "no free port"; done
 BASE=http://127.0.0.1:$PORT/stackhook
 new_instance "$BASE"
 
@@ -68,8 +68,8 @@ EOF
 } >"$A/httpd.conf"
 
 # --- a second Apache without mod_fcgid: the htaccess runs it as CGI ----------
-CGI_PORT=$(free_port)
-while [ "$CGI_PORT" = "$PORT" ] || [ "$CGI_PORT" = "$HT_PORT" ]; do CGI_PORT=$(free_port); done
+CGI_PORT=$(free_port) || bail "no free port"
+while [ "$CGI_PORT" = "$PORT" ] || [ "$CGI_PORT" = "$HT_PORT" ]; do CGI_PORT=$(free_port) || bail "no free port"; done
 C=$T/apache-cgi
 mkdir -p "$C/ht"
 {

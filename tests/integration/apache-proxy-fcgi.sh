@@ -7,7 +7,7 @@
 require_programs apache2 spawn-fcgi curl
 apache_has_modules proxy proxy_fcgi
 
-PORT=$(free_port)
+PORT=$(free_port) || bail "no free port"
 BASE=http://127.0.0.1:$PORT/stackhook
 new_instance "$BASE"
 SOCK=$T/run/stackhook.sock

@@ -7,7 +7,7 @@
 
 require_programs nginx spawn-fcgi curl
 
-PORT=$(free_port)
+PORT=$(free_port) || bail "no free port"
 BASE=http://127.0.0.1:$PORT/stackhook
 new_instance "$BASE"
 SOCK=$T/run/stackhook.sock
@@ -120,6 +120,59 @@ chmod 600 "$T/var/lib/not-a-db.db"
 sed "s#^database .*#database = $T/var/lib/not-a-db.db#" "$CONF" >"$T/etc/not-a-db.conf"
 storage_fault "database path is not a database" "$T/etc/not-a-db.conf"
 
+# write_fcgi_client FILE: a minimal FastCGI client (python3) that sends one
+# POST to SOCKET, SIGTERMs PID after the first 5 body bytes, sends the rest
+# and prints the CGI answer, then "[end_request]" if the request ended.
+write_fcgi_client() {
+	cat >"$1" <<'PY'
+import os, signal, socket, struct, sys, time
+
+def record(kind, content):
+    return struct.pack("!BBHHBB", 1, kind, 1, len(content), 0, 0) + content
+
+def pair(name, value):
+    out = b""
+    for s in (name, value):
+        out += bytes([len(s)]) if len(s) < 128 else struct.pack("!I", len(s) | 0x80000000)
+    return out + name + value
+
+path, pid, key, body = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].encode()
+params = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/spaces",
+          "REQUEST_URI": "/stackhook/api/v1/spaces", "SCRIPT_NAME": "/stackhook",
+          "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+          "HTTP_AUTHORIZATION": "Bearer " + key, "REMOTE_ADDR": "127.0.0.1",
+          "SERVER_PROTOCOL": "HTTP/1.1"}
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(path)
+s.sendall(record(1, struct.pack("!HB5x", 1, 0)))
+s.sendall(record(4, b"".join(pair(k.encode(), v.encode()) for k, v in params.items())) + record(4, b""))
+s.sendall(record(5, body[:5]))
+time.sleep(0.3)
+os.kill(pid, signal.SIGTERM)
+time.sleep(0.3)
+s.sendall(record(5, body[5:]) + record(5, b""))
+out, buf, ended = b"", b"", False
+while not ended:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+    while len(buf) >= 8:
+        _, kind, _, clen, plen, _ = struct.unpack("!BBHHBB", buf[:8])
+        if len(buf) < 8 + clen + plen:
+            break
+        if kind == 6:
+            out += buf[8:8 + clen]
+        elif kind == 3:
+            ended = True
+        buf = buf[8 + clen + plen:]
+sys.stdout.write(out.decode("utf-8", "replace"))
+if ended:
+    sys.stdout.write("\n[end_request]\n")
+PY
+}
+
 # --- SIGTERM again, in the foreground (spawn-fcgi -n) to see the status ----
 user_opts=()
 [ -n "$RUN_USER" ] && user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
@@ -130,7 +183,24 @@ track_pid "$FG_PID"
 wait_for "[ -S '$SOCK' ] && curl -s -o /dev/null --max-time 2 '$BASE/healthz'" 5
 http GET "$BASE/healthz"
 check "foreground responder (spawn-fcgi -n) serves" status_is 200
-kill -TERM "$FG_PID" 2>/dev/null
+
+# A request in flight when SIGTERM comes is finished: a FastCGI client
+# sends half the body, the signal, then the rest.
+if command -v python3 >/dev/null 2>&1; then
+	write_fcgi_client "$T/fcgi_client.py"
+	python3 "$T/fcgi_client.py" "$SOCK" "$FG_PID" "$ADMIN_KEY" \
+		'{"id":"in-flight","name":"In flight"}' >"$T/inflight.out" 2>&1
+	HTTP_CMD="FastCGI POST /api/v1/spaces, SIGTERM after 5 body bytes"
+	HTTP_RC=0
+	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } h { print }' "$T/inflight.out" >"$T/http.head"
+	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } !h { print }' "$T/inflight.out" >"$T/http.body"
+	HTTP_STATUS=$(sed -n '1s/^Status: \([0-9][0-9][0-9]\).*/\1/p' "$T/inflight.out")
+	check_eval "SIGTERM during a request: that request is finished (space created, 201)" \
+		'grep -q "^\[end_request\]" "$T/inflight.out" && status_is 201'
+else
+	skip "SIGTERM during a request: that request is finished" "python3 is not installed"
+	kill -TERM "$FG_PID" 2>/dev/null
+fi
 if wait_gone "$FG_PID" 5; then
 	wait "$FG_PID"
 	rc=$?
