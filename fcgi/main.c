@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -25,6 +26,7 @@
 
 #define INSTANCE_CACHE_MAX 8
 #define SD_LISTEN_FDS_START 3
+#define CGI_DRAIN_MAX (64ULL << 20)
 
 /* The instances this process serves: one, unless the web server names
  * several config files through the STACKHOOK_CONFIG parameter. */
@@ -132,6 +134,9 @@ cgi_param(void *ctx, const char *name)
 	return getenv(name);
 }
 
+/* Bytes of the CGI body read so far: what is left is drained at the end. */
+static unsigned long long cgi_consumed;
+
 static ssize_t
 cgi_read(void *ctx, void *buf, size_t len)
 {
@@ -141,6 +146,8 @@ cgi_read(void *ctx, void *buf, size_t len)
 	do
 		n = read(STDIN_FILENO, buf, len);
 	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		cgi_consumed += (unsigned long long)n;
 	return n;
 }
 
@@ -149,24 +156,55 @@ run_fastcgi(struct responder *r, int listen_fd)
 {
 	FCGX_Request request;
 	struct sh_buf out = SH_BUF_INIT;
+	sigset_t stop_signals;
 
 	if (FCGX_Init() != 0 ||
 	    FCGX_InitRequest(&request, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
 		sh_log(LOG_ERR, "fastcgi: cannot initialise libfcgi");
 		return 1;
 	}
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGTERM);
+	sigaddset(&stop_signals, SIGINT);
 	while (!stopping && FCGX_Accept_r(&request) >= 0) {
 		struct sh_http_request req = {
 			.param = fcgi_param, .read = fcgi_read, .ctx = &request,
 		};
 
+		/* A stop signal waits until the request in flight is answered:
+		 * delivered in the middle, it would cut short a read. */
+		sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 		serve(r, &req, &out);
 		FCGX_PutStr(out.data, (int)out.len, request.out);
 		FCGX_Finish_r(&request);
 		sh_buf_release(&out);
+		sigprocmask(SIG_UNBLOCK, &stop_signals, NULL);
 	}
 	FCGX_Free(&request, 1);
 	return 0;
+}
+
+/* Reads what is left of a CGI request body.  Under Apache's mod_cgid the
+ * body and the answer share one socket, and leaving input unread resets
+ * the connection before the answer arrives.  Bounded, so that a refused
+ * huge upload is not read to its end. */
+static void
+drain_cgi_body(void)
+{
+	const char *cl = getenv("CONTENT_LENGTH");
+	unsigned long long total = cl ? strtoull(cl, NULL, 10) : 0;
+	unsigned long long left = total > cgi_consumed ? total - cgi_consumed : 0;
+	char buf[16384];
+
+	if (left > CGI_DRAIN_MAX)
+		left = CGI_DRAIN_MAX;
+	while (left > 0) {
+		ssize_t n = cgi_read(NULL, buf, left < sizeof(buf) ? left : sizeof(buf));
+
+		if (n <= 0)
+			break;
+		left -= (unsigned long long)n;
+	}
 }
 
 static int
@@ -179,6 +217,7 @@ run_cgi(struct responder *r)
 	serve(r, &req, &out);
 	rc = fwrite(out.data, 1, out.len, stdout) == out.len && fflush(stdout) == 0;
 	sh_buf_release(&out);
+	drain_cgi_body();
 	return rc ? 0 : 1;
 }
 
@@ -261,7 +300,10 @@ main(int argc, char **argv)
 		struct sh_instance *inst = instance_for(&r, NULL, &err);
 
 		if (inst == NULL) {
+			/* spawn-fcgi may have pointed stderr at /dev/null. */
 			fprintf(stderr, "stackhook.fcgi: %s\n", err.msg);
+			openlog("stackhook.fcgi", LOG_PID, LOG_DAEMON);
+			syslog(LOG_ERR, "%s", err.msg);
 			return 1;
 		}
 		sh_log_open(inst->cfg->log, "stackhook.fcgi", LOG_INFO);
