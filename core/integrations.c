@@ -803,6 +803,94 @@ fail:
 	return -1;
 }
 
+/* The key inside "whsec_<base64>", decoded into a new buffer. */
+static int
+decode_signing_key(const char *token, unsigned char **key, size_t *len,
+		   struct sh_err *err)
+{
+	const char *b64 = token + strlen(SIGNING_PREFIX);
+	size_t b64_len = strlen(b64);
+	int n;
+
+	*key = malloc(b64_len / 4 * 3 + 1);
+	if (*key == NULL)
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	n = EVP_DecodeBlock(*key, (const unsigned char *)b64, (int)b64_len);
+	if (n < 0) {
+		free(*key);
+		*key = NULL;
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "stored signing token is malformed");
+	}
+	/* EVP_DecodeBlock counts padding as zero bytes. */
+	while (b64_len > 0 && b64[b64_len - 1] == '=') {
+		b64_len--;
+		n--;
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+int
+sh_integrations_webhook_secrets(struct sh_db *db, const unsigned char *secret_key,
+				const char *slug, struct sh_integration_secrets *out,
+				struct sh_err *err)
+{
+	static const char sql[] =
+		"SELECT id, slug, type, space, secret_sealed, signing_sealed "
+		"FROM integrations WHERE slug = $1 AND deleted_at IS NULL";
+	const void *sealed;
+	char *signing = NULL;
+	size_t sealed_len, signing_len = 0;
+	struct sh_stmt *st;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = sh_db_query(db, sql, &st, err, "t", slug);
+	if (rc == 0)
+		return sh_err_set(err, SH_E_NOT_FOUND, NULL,
+				  "there is no integration %.64s", slug);
+	if (rc < 0)
+		return -1;
+	out->ref.id = sh_stmt_int(st, 0);
+	snprintf(out->ref.slug, sizeof(out->ref.slug), "%s", sh_stmt_text(st, 1));
+	out->ref.is_default = strcmp(sh_stmt_text(st, 2), "default") == 0;
+	snprintf(out->ref.space, sizeof(out->ref.space), "%s", sh_stmt_text(st, 3));
+	sealed = sh_stmt_blob(st, 4, &sealed_len);
+	rc = sh_crypto_open(secret_key, sealed, sealed_len, &out->webhook_secret,
+			    &out->webhook_secret_len, err);
+	if (rc == 0 && !sh_stmt_is_null(st, 5)) {
+		sealed = sh_stmt_blob(st, 5, &sealed_len);
+		rc = sh_crypto_open(secret_key, sealed, sealed_len, &signing,
+				    &signing_len, err);
+		if (rc == 0)
+			rc = decode_signing_key(signing, &out->signing_key,
+						&out->signing_key_len, err);
+	}
+	sh_stmt_release(st);
+	if (signing != NULL) {
+		sh_crypto_wipe(signing, signing_len);
+		free(signing);
+	}
+	if (rc < 0)
+		sh_integrations_secrets_release(out);
+	return rc;
+}
+
+void
+sh_integrations_secrets_release(struct sh_integration_secrets *s)
+{
+	if (s->webhook_secret != NULL) {
+		sh_crypto_wipe(s->webhook_secret, s->webhook_secret_len);
+		free(s->webhook_secret);
+	}
+	if (s->signing_key != NULL) {
+		sh_crypto_wipe(s->signing_key, s->signing_key_len);
+		free(s->signing_key);
+	}
+	s->webhook_secret = NULL;
+	s->signing_key = NULL;
+}
+
 /* Problems that can be seen without asking GitLab. */
 static void
 add_local_problems(cJSON *problems, struct sh_stmt *st,

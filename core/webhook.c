@@ -251,6 +251,8 @@ int
 sh_webhook_parse(const cJSON *body, struct sh_event *ev, struct sh_err *err)
 {
 	const cJSON *kind = member(body, "object_kind");
+	struct sh_err unused;
+	int rc;
 
 	memset(ev, 0, sizeof(*ev));
 	if (need(kind, cJSON_IsString, "object_kind", "a string", err) < 0)
@@ -258,19 +260,26 @@ sh_webhook_parse(const cJSON *body, struct sh_event *ev, struct sh_err *err)
 	snprintf(ev->object_kind, sizeof(ev->object_kind), "%s", kind->valuestring);
 	if (strcmp(kind->valuestring, "push") == 0) {
 		ev->kind = SH_EVENT_PUSH;
-		return parse_push(body, ev, false, err);
-	}
-	if (strcmp(kind->valuestring, "tag_push") == 0) {
+		rc = parse_push(body, ev, false, err);
+	} else if (strcmp(kind->valuestring, "tag_push") == 0) {
 		ev->kind = SH_EVENT_TAG_PUSH;
-		return parse_push(body, ev, true, err);
-	}
-	if (strcmp(kind->valuestring, "merge_request") == 0) {
+		rc = parse_push(body, ev, true, err);
+	} else if (strcmp(kind->valuestring, "merge_request") == 0) {
 		ev->kind = SH_EVENT_MERGE_REQUEST;
-		return parse_merge_request(body, ev, err);
+		rc = parse_merge_request(body, ev, err);
+	} else {
+		ev->kind = SH_EVENT_OTHER;
+		ignore(ev, "%.24s events do not trigger runs", ev->object_kind);
+		rc = 0;
 	}
-	ev->kind = SH_EVENT_OTHER;
-	ignore(ev, "%s events do not trigger runs", ev->object_kind);
-	return 0;
+	/* An ignored event still says which project it came from, when it
+	 * can: the deliveries view shows it. */
+	if (rc == 0 && ev->ignored && ev->project_path[0] == '\0' &&
+	    parse_project(body, ev, &unused) < 0) {
+		ev->project_path[0] = '\0';
+		ev->project_id = 0;
+	}
+	return rc;
 }
 
 bool

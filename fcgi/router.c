@@ -11,6 +11,7 @@
 
 static const struct sh_route routes[] = {
 	{"GET", "/healthz", sh_route_healthz, 0},
+	{"POST", "/webhooks/gitlab/{}", sh_route_webhook, SH_ROUTE_DB},
 	{"GET", "/api/v1/whoami", sh_route_whoami, API},
 
 	{"GET", "/api/v1/spaces", sh_route_spaces_list, API},
@@ -35,6 +36,10 @@ static const struct sh_route routes[] = {
 	{"GET", "/api/v1/stacks/{}", sh_route_stacks_get, API},
 	{"PATCH", "/api/v1/stacks/{}", sh_route_stacks_patch, API_BODY},
 	{"DELETE", "/api/v1/stacks/{}", sh_route_stacks_delete, API},
+
+	{"GET", "/api/v1/runs", sh_route_runs_list, API},
+	{"GET", "/api/v1/runs/{}", sh_route_runs_get, API},
+	{"GET", "/api/v1/deliveries", sh_route_deliveries_list, API},
 };
 
 #define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))

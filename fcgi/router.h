@@ -90,6 +90,12 @@ void sh_route_integrations_rotate(struct sh_route_ctx *ctx);
 void sh_route_integrations_delete(struct sh_route_ctx *ctx);
 void sh_route_integrations_health(struct sh_route_ctx *ctx);
 
+void sh_route_webhook(struct sh_route_ctx *ctx);
+
+void sh_route_runs_list(struct sh_route_ctx *ctx);
+void sh_route_runs_get(struct sh_route_ctx *ctx);
+void sh_route_deliveries_list(struct sh_route_ctx *ctx);
+
 void sh_route_stacks_list(struct sh_route_ctx *ctx);
 void sh_route_stacks_create(struct sh_route_ctx *ctx);
 void sh_route_stacks_get(struct sh_route_ctx *ctx);

@@ -81,6 +81,28 @@ int sh_integrations_health(struct sh_db *db, const struct sh_integration_env *en
 int sh_integrations_find(struct sh_db *db, const char *slug,
 			 struct sh_integration_ref *out, struct sh_err *err);
 
+/* What the webhook path needs to verify a delivery. */
+struct sh_integration_secrets {
+	struct sh_integration_ref ref;
+	char *webhook_secret;       /* the X-Gitlab-Token to expect */
+	size_t webhook_secret_len;
+	unsigned char *signing_key; /* decoded signing_token key, or NULL */
+	size_t signing_key_len;
+};
+
+/*
+ * Opens the secrets of the live integration slug with the secret key.
+ * SH_E_NOT_FOUND when there is none (deleted ones included).  Release
+ * with sh_integrations_secrets_release(), which wipes them.
+ */
+int sh_integrations_webhook_secrets(struct sh_db *db,
+				    const unsigned char *secret_key,
+				    const char *slug,
+				    struct sh_integration_secrets *out,
+				    struct sh_err *err);
+
+void sh_integrations_secrets_release(struct sh_integration_secrets *s);
+
 /* Checks an API host URL: http(s)://host[:port][/path] or
  * private://POOL.  Exposed for the tests. */
 int sh_integrations_check_url(const char *url, const char *field,

@@ -8,6 +8,9 @@
 
 #include <stdbool.h>
 
+#include <cjson/cJSON.h>
+
+#include "stackhook/buf.h"
 #include "stackhook/err.h"
 
 /* Creates the spool directory and its subdirectories (mode 0700) where
@@ -18,6 +21,47 @@ int sh_spool_prepare(const char *spool, bool *created, struct sh_err *err);
 /* 0 when the spool's directories exist and this process may write them;
  * else -1 with err (SH_E_STORAGE) saying which. */
 int sh_spool_check(const char *spool, struct sh_err *err);
+
+/*
+ * A batch of entries written as one spool file, one JSON object per line.
+ * The protocol that keeps "answered 2xx" and "on disk" the same thing:
+ *   sh_spool_batch_add()      collect entries in memory;
+ *   sh_spool_batch_write()    write tmp/NAME and fsync it -- before the
+ *                             database transaction commits;
+ *   sh_spool_batch_publish()  rename into new/ and fsync new/ -- after it
+ *                             commits;
+ *   sh_spool_batch_abort()    remove tmp/NAME when the commit failed.
+ * A crash between commit and publish leaves a complete, fsynced file in
+ * tmp/; the reporter recovers it when its runs exist in the database.
+ */
+struct sh_spool_batch {
+	const char *spool;   /* borrowed */
+	char name[96];       /* file name, sortable by creation time */
+	bool written;
+	size_t count;
+	struct sh_buf lines;
+};
+
+/* Starts an empty batch for spool (kept by pointer). */
+void sh_spool_batch_init(struct sh_spool_batch *batch, const char *spool);
+
+/* Appends entry (not taken) as one line.  Returns 0 or -1 (err set). */
+int sh_spool_batch_add(struct sh_spool_batch *batch, const cJSON *entry,
+		       struct sh_err *err);
+
+/* Writes and fsyncs tmp/NAME.  An empty batch writes nothing.  Returns 0
+ * or -1 (err SH_E_STORAGE; nothing left behind). */
+int sh_spool_batch_write(struct sh_spool_batch *batch, struct sh_err *err);
+
+/* Moves tmp/NAME into new/ and fsyncs new/.  Returns 0 or -1 (err set;
+ * the file stays in tmp/ for recovery). */
+int sh_spool_batch_publish(struct sh_spool_batch *batch, struct sh_err *err);
+
+/* Removes tmp/NAME if written.  Safe to call at any point. */
+void sh_spool_batch_abort(struct sh_spool_batch *batch);
+
+/* Frees the batch's memory (not its files). */
+void sh_spool_batch_release(struct sh_spool_batch *batch);
 
 /* The subdirectories, in the order sh_spool_prepare() makes them. */
 extern const char *const sh_spool_dirs[];

@@ -1,0 +1,164 @@
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stackhook/buf.h"
+#include "stackhook/crypto.h"
+#include "stackhook/timeutil.h"
+#include "stackhook/updates.h"
+
+static const struct {
+	const char *run;
+	const char *gitlab;
+	const char *description;
+} states[] = {
+	{"queued", "pending", "Queued"},
+	{"preparing", "running", "Preparing"},
+	{"planning", "running", "Planning"},
+	{"unconfirmed", "running", "Waiting for confirmation"},
+	{"confirmed", "running", "Confirmed"},
+	{"applying", "running", "Applying"},
+	{"finished", "success", "Finished"},
+	{"failed", "failed", "Failed"},
+	{"canceled", "canceled", "Canceled"},
+	{"discarded", "canceled", "Discarded"},
+};
+
+static int
+state_index(const char *run_state)
+{
+	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (strcmp(states[i].run, run_state) == 0)
+			return (int)i;
+	return 0;
+}
+
+const char *
+sh_updates_status_state(const char *run_state)
+{
+	return states[state_index(run_state)].gitlab;
+}
+
+void
+sh_updates_status_name(const struct sh_config *cfg, const struct sh_run *run,
+		       char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s%s", cfg->status_prefix, run->stack,
+		 run->kind == SH_RUN_PROPOSED ? "/proposed" : "");
+}
+
+void
+sh_updates_project_path(const struct sh_run *run, char *out, size_t size)
+{
+	size_t n;
+
+	if (run->project_id > 0) {
+		snprintf(out, size, "/projects/%lld", (long long)run->project_id);
+		return;
+	}
+	/* GitLab wants "group/sub/project" as one segment: '/' is %2F. */
+	n = (size_t)snprintf(out, size, "/projects/");
+	for (const char *p = run->project_path; *p && n + 4 < size; p++) {
+		if (*p == '/')
+			n += (size_t)snprintf(out + n, size - n, "%%2F");
+		else
+			out[n++] = *p;
+	}
+	out[n < size ? n : size - 1] = '\0';
+}
+
+/* run_url with {public_url} and {run} filled in. */
+static char *
+target_url(const struct sh_config *cfg, const char *run_id)
+{
+	struct sh_buf url = SH_BUF_INIT;
+
+	for (const char *p = cfg->run_url; *p;) {
+		if (strncmp(p, "{public_url}", 12) == 0) {
+			sh_buf_puts(&url, cfg->public_url);
+			p += 12;
+		} else if (strncmp(p, "{run}", 5) == 0) {
+			sh_buf_puts(&url, run_id);
+			p += 5;
+		} else {
+			sh_buf_append(&url, p++, 1);
+		}
+	}
+	return sh_buf_detach(&url);
+}
+
+/* An entry's common part; the caller adds kind, key and request. */
+static cJSON *
+new_entry(const struct sh_run *run, const char *kind, const char *key)
+{
+	char id[33];
+	unsigned char raw[16];
+	cJSON *e = cJSON_CreateObject(), *project;
+
+	if (sh_crypto_random(raw, sizeof(raw), NULL) < 0)
+		memset(raw, 0, sizeof(raw));
+	for (int i = 0; i < 16; i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	cJSON_AddNumberToObject(e, "version", SH_SPOOL_VERSION);
+	cJSON_AddStringToObject(e, "id", id);
+	cJSON_AddNumberToObject(e, "created", (double)sh_time_now());
+	cJSON_AddNumberToObject(e, "integration", (double)run->integration_id);
+	project = cJSON_AddObjectToObject(e, "project");
+	if (run->project_id > 0)
+		cJSON_AddNumberToObject(project, "id", (double)run->project_id);
+	else
+		cJSON_AddNullToObject(project, "id");
+	cJSON_AddStringToObject(project, "path", run->project_path);
+	cJSON_AddStringToObject(e, "kind", kind);
+	cJSON_AddStringToObject(e, "key", key);
+	cJSON_AddStringToObject(e, "run", run->id);
+	cJSON_AddStringToObject(e, "stack", run->stack);
+	cJSON_AddNumberToObject(e, "attempts", 0);
+	cJSON_AddNumberToObject(e, "next_attempt", 0);
+	cJSON_AddNullToObject(e, "last_error");
+	return e;
+}
+
+cJSON *
+sh_updates_commit_status(const struct sh_config *cfg, const struct sh_run *run)
+{
+	char name[256], project[SH_PROJECT_PATH_MAX * 3 + 16], path[sizeof(project) + 64];
+	char key[sizeof(name) + sizeof(project) + SH_GIT_REF_MAX + 96];
+	char description[SH_STATUS_DESCRIPTION_MAX + 1];
+	cJSON *entry, *request, *body;
+	char *url;
+
+	sh_updates_status_name(cfg, run, name, sizeof(name));
+	sh_updates_project_path(run, project, sizeof(project));
+	snprintf(path, sizeof(path), "%s/statuses/%s", project, run->sha);
+	snprintf(key, sizeof(key), "status:%lld:%s:%s:%s:%s",
+		 (long long)run->integration_id, project, run->sha, run->ref, name);
+	if (run->has_summary)
+		snprintf(description, sizeof(description),
+			 "Plan: %lld to add, %lld to change, %lld to destroy",
+			 (long long)run->add, (long long)run->change,
+			 (long long)run->destroy);
+	else
+		snprintf(description, sizeof(description), "%s",
+			 states[state_index(run->state)].description);
+	url = target_url(cfg, run->id);
+	entry = new_entry(run, "commit_status", key);
+	if (url == NULL || entry == NULL) {
+		free(url);
+		cJSON_Delete(entry);
+		return NULL;
+	}
+	request = cJSON_AddObjectToObject(entry, "request");
+	cJSON_AddStringToObject(request, "method", "POST");
+	cJSON_AddStringToObject(request, "path", path);
+	body = cJSON_AddObjectToObject(request, "body");
+	cJSON_AddStringToObject(body, "state", sh_updates_status_state(run->state));
+	cJSON_AddStringToObject(body, "ref", run->ref);
+	cJSON_AddStringToObject(body, "name", name);
+	cJSON_AddStringToObject(body, "target_url", url);
+	cJSON_AddStringToObject(body, "description", description);
+	free(url);
+	return entry;
+}

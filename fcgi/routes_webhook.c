@@ -1,0 +1,74 @@
+/* POST /webhooks/gitlab/{slug} (SPEC §4.1). */
+#include "config.h"
+
+#include "router.h"
+#include "stackhook/ingest.h"
+#include "stackhook/log.h"
+
+#define STORAGE_RETRY_AFTER "30"
+
+/* Refusals are logged (never with the received token) and answered. */
+static void
+refuse(struct sh_route_ctx *ctx, const struct sh_webhook_request *wr,
+       const struct sh_err *err)
+{
+	sh_log(LOG_INFO, "webhook: %.64s: refused (%s): %s", wr->slug,
+	       sh_err_code_name(err->code), err->msg);
+	sh_http_error(ctx->resp, err);
+}
+
+void
+sh_route_webhook(struct sh_route_ctx *ctx)
+{
+	struct sh_http_request *req = ctx->req;
+	struct sh_webhook_request wr = {
+		.slug = ctx->args[0],
+		.token = sh_http_param(req, "HTTP_X_GITLAB_TOKEN"),
+		.idempotency_key = sh_http_param(req, "HTTP_IDEMPOTENCY_KEY"),
+		.event_uuid = sh_http_param(req, "HTTP_X_GITLAB_EVENT_UUID"),
+		.event_header = sh_http_param(req, "HTTP_X_GITLAB_EVENT"),
+		.webhook_id = sh_http_param(req, "HTTP_WEBHOOK_ID"),
+		.webhook_timestamp = sh_http_param(req, "HTTP_WEBHOOK_TIMESTAMP"),
+		.webhook_signature = sh_http_param(req, "HTTP_WEBHOOK_SIGNATURE"),
+		.remote_addr = req->remote_addr,
+	};
+	struct sh_ingest_env env = {.cfg = ctx->inst->cfg};
+	const unsigned char *key;
+	struct sh_delivery d, *batch[1] = {&d};
+	struct sh_err err;
+	cJSON *answer;
+	int status;
+
+	sh_err_clear(&err);
+	sh_delivery_init(&d, &wr);
+	if (sh_instance_key(ctx->inst, &key, &err) < 0) {
+		sh_http_error(ctx->resp, &err);
+		goto out;
+	}
+	/* Token first: a stranger's body is never read. */
+	if (sh_ingest_authenticate(ctx->db, key, &d, &err) < 0 ||
+	    sh_http_read_body(req, ctx->inst->cfg->max_body, &err) < 0 ||
+	    sh_ingest_parse(&d, req->body, req->body_len, &err) < 0) {
+		if (err.code == SH_E_STORAGE || err.code == SH_E_INTERNAL)
+			sh_http_error(ctx->resp, &err);
+		else
+			refuse(ctx, &wr, &err);
+		goto out;
+	}
+	if (sh_ingest_commit(ctx->db, &env, batch, 1, &err) < 0) {
+		sh_log(LOG_ERR,
+		       "webhook: %s: delivery %s not stored, resend it from GitLab's "
+		       "recent events: %s", wr.slug,
+		       wr.idempotency_key ? wr.idempotency_key : d.key, err.msg);
+		if (err.code == SH_E_STORAGE)
+			sh_instance_db_reset(ctx->inst);
+		sh_http_header(ctx->resp, "Retry-After", STORAGE_RETRY_AFTER);
+		err.code = SH_E_STORAGE;
+		sh_http_error(ctx->resp, &err);
+		goto out;
+	}
+	answer = sh_ingest_answer(&d, &status);
+	sh_http_json(ctx->resp, status, answer);
+out:
+	sh_delivery_release(&d);
+}
