@@ -1,0 +1,1289 @@
+/*
+ * test_webhook.c - core/webhook.c: what a GitLab delivery says
+ * (sh_webhook_parse) and which runs it makes (sh_webhook_decide), on the
+ * real payloads in FIXTURES_DIR and on hostile variants of them.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "stackhook/json.h"
+#include "stackhook/webhook.h"
+#include "testutil.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define ZEROS "0000000000000000000000000000000000000000"
+
+/* push.json */
+#define PUSH_SHA "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"
+/* the drone/go-scm captures of gitlab-org/hello-world */
+#define HELLO_SHA "c4c79227ed610f1151f05bbc5be33b4f340d39c8"
+
+/* ------------------------------------------------------------------ */
+/* helpers */
+
+/* The fixture called name, parsed as a delivery body is. */
+static cJSON *
+fixture(const char *name)
+{
+	char path[PATH_MAX];
+	struct sh_err err;
+	cJSON *body = NULL;
+	size_t len = 0;
+	char *text;
+
+	tu_join(path, FIXTURES_DIR, name);
+	text = tu_read_file(path, &len);
+	if (text == NULL)
+		fail_msg("cannot read %s", path);
+	sh_err_clear(&err);
+	if (sh_json_parse_object(text, len, &body, &err) < 0) {
+		free(text);
+		fail_msg("%s: %s", path, err.msg);
+	}
+	free(text);
+	return body;
+}
+
+/* Parses body into ev; fails the test on an error. */
+static void
+parse_ok(const cJSON *body, struct sh_event *ev)
+{
+	struct sh_err err;
+
+	sh_err_clear(&err);
+	if (sh_webhook_parse(body, ev, &err) != 0)
+		fail_msg("parse failed: %s (field %s)", err.msg, err.field);
+}
+
+/* Expects parsing to fail with code naming field. */
+static void
+parse_fails(const cJSON *body, enum sh_errcode code, const char *field)
+{
+	struct sh_event ev;
+	struct sh_err err;
+
+	sh_err_clear(&err);
+	if (sh_webhook_parse(body, &ev, &err) != -1)
+		fail_msg("parse succeeded (ignored=%d, reason \"%s\"); expected %s "
+			 "on %s", ev.ignored, ev.reason, sh_err_code_name(code), field);
+	if (err.code != code || strcmp(err.field, field) != 0)
+		fail_msg("expected %s on \"%s\", got %s on \"%s\": %s",
+			 sh_err_code_name(code), field, sh_err_code_name(err.code),
+			 err.field, err.msg);
+	assert_true(err.msg[0] != '\0');
+}
+
+/* Parses body and expects an ignore rule to apply before field checks. */
+static void
+parse_ignored(const cJSON *body, const char *reason_part)
+{
+	struct sh_event ev;
+
+	parse_ok(body, &ev);
+	if (!ev.ignored)
+		fail_msg("the delivery was not ignored");
+	assert_true(ev.reason[0] != '\0');
+	if (reason_part != NULL && strstr(ev.reason, reason_part) == NULL)
+		fail_msg("reason \"%s\" does not mention \"%s\"", ev.reason,
+			 reason_part);
+}
+
+static const struct sh_stack_target stack_master = {
+	.id = "vpc", .is_module = false, .branch = "master", .project_root = "",
+};
+static const struct sh_stack_target stack_develop = {
+	.id = "vpc-dev", .is_module = false, .branch = "develop", .project_root = "",
+};
+static const struct sh_stack_target module_master = {
+	.id = "net-module", .is_module = true, .branch = "master", .project_root = "",
+};
+
+static void
+expect_run(const struct sh_event *ev, const struct sh_stack_target *t,
+	   enum sh_run_kind kind, enum sh_trigger trigger, const char *sha,
+	   const char *ref, int64_t iid)
+{
+	struct sh_decision d;
+
+	sh_webhook_decide(ev, t, &d);
+	if (!d.run)
+		fail_msg("%s: no run (%s)", t->id, d.reason);
+	if (d.kind != kind)
+		fail_msg("%s: a %s run, expected %s", t->id, sh_run_kind_name(d.kind),
+			 sh_run_kind_name(kind));
+	if (d.trigger != trigger)
+		fail_msg("%s: trigger %s, expected %s", t->id,
+			 sh_trigger_name(d.trigger), sh_trigger_name(trigger));
+	assert_string_equal(d.sha, sha);
+	assert_string_equal(d.ref, ref);
+	assert_int_equal(d.mr_iid, iid);
+}
+
+static void
+expect_no_run(const struct sh_event *ev, const struct sh_stack_target *t,
+	      const char *reason_part)
+{
+	struct sh_decision d;
+
+	sh_webhook_decide(ev, t, &d);
+	if (d.run)
+		fail_msg("%s: a %s run on %s, expected none", t->id,
+			 sh_run_kind_name(d.kind), d.sha);
+	assert_true(d.reason[0] != '\0');
+	if (reason_part != NULL && strstr(d.reason, reason_part) == NULL)
+		fail_msg("%s: reason \"%s\" does not mention \"%s\"", t->id, d.reason,
+			 reason_part);
+}
+
+/* Replaces member name of obj (an object) with item (taken). */
+static void
+set(cJSON *obj, const char *name, cJSON *item)
+{
+	assert_non_null(obj);
+	assert_non_null(item);
+	if (cJSON_GetObjectItemCaseSensitive(obj, name) != NULL)
+		assert_true(cJSON_ReplaceItemInObjectCaseSensitive(obj, name, item));
+	else
+		cJSON_AddItemToObject(obj, name, item);
+}
+
+static cJSON *
+member(cJSON *obj, const char *name)
+{
+	cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	assert_non_null(item);
+	return item;
+}
+
+/* A commit object with one path changed in list ("added", "modified" or
+ * "removed"). */
+static cJSON *
+commit_touching(const char *sha, const char *list, const char *path)
+{
+	static const char *const lists[] = {"added", "modified", "removed"};
+	cJSON *c = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(c, "id", sha);
+	for (size_t i = 0; i < COUNT(lists); i++) {
+		cJSON *arr = cJSON_AddArrayToObject(c, lists[i]);
+
+		if (strcmp(lists[i], list) == 0)
+			cJSON_AddItemToArray(arr, cJSON_CreateString(path));
+	}
+	return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* push.json: master, 2 of 4 commits listed */
+
+static void
+test_push(void **state)
+{
+	cJSON *body = fixture("push.json");
+	struct sh_event ev;
+
+	(void)state;
+	parse_ok(body, &ev);
+	assert_int_equal(ev.kind, SH_EVENT_PUSH);
+	assert_string_equal(ev.object_kind, "push");
+	assert_false(ev.ignored);
+	assert_int_equal(ev.project_id, 15);
+	assert_string_equal(ev.project_path, "mike/diaspora");
+	assert_string_equal(ev.ref, "refs/heads/master");
+	assert_string_equal(ev.name, "master");
+	assert_string_equal(ev.before, "95790bf891e76fee5e1747ab589903a6a1f80f22");
+	assert_string_equal(ev.after, PUSH_SHA);
+	assert_string_equal(ev.checkout_sha, PUSH_SHA);
+	assert_non_null(ev.commits);
+	assert_int_equal(cJSON_GetArraySize(ev.commits), 2);
+	assert_false(ev.commits_complete); /* total_commits_count is 4 */
+
+	expect_run(&ev, &stack_master, SH_RUN_TRACKED, SH_TRIGGER_PUSH, PUSH_SHA,
+		   "master", 0);
+	expect_run(&ev, &stack_develop, SH_RUN_PROPOSED, SH_TRIGGER_PUSH, PUSH_SHA,
+		   "master", 0);
+	expect_run(&ev, &module_master, SH_RUN_TRACKED, SH_TRIGGER_PUSH, PUSH_SHA,
+		   "master", 0);
+	cJSON_Delete(body);
+}
+
+/* The listed commits touch only CHANGELOG and app/controller/...; with
+ * commits missing from the list the push may touch anything: it runs. */
+static void
+test_push_truncated_ignores_project_root(void **state)
+{
+	static const struct sh_stack_target docs = {
+		.id = "docs", .branch = "master", .project_root = "docs",
+	};
+	cJSON *body = fixture("push.json");
+	struct sh_event ev;
+
+	(void)state;
+	parse_ok(body, &ev);
+	assert_false(ev.commits_complete);
+	expect_run(&ev, &docs, SH_RUN_TRACKED, SH_TRIGGER_PUSH, PUSH_SHA, "master", 0);
+
+	/* without total_commits_count nobody knows: runs too */
+	cJSON_DeleteItemFromObject(body, "total_commits_count");
+	parse_ok(body, &ev);
+	assert_false(ev.commits_complete);
+	expect_run(&ev, &docs, SH_RUN_TRACKED, SH_TRIGGER_PUSH, PUSH_SHA, "master", 0);
+
+	/* nor when it is not a number */
+	set(body, "total_commits_count", cJSON_CreateString("2"));
+	parse_ok(body, &ev);
+	assert_false(ev.commits_complete);
+	expect_run(&ev, &docs, SH_RUN_TRACKED, SH_TRIGGER_PUSH, PUSH_SHA, "master", 0);
+	cJSON_Delete(body);
+}
+
+/* push.json made complete (total_commits_count = 2): the project_root
+ * filter applies. */
+static void
+test_push_complete_project_root(void **state)
+{
+	static const struct {
+		const char *root;
+		bool runs;
+	} roots[] = {
+		{"", true},
+		{"app", true},
+		{"app/controller", true},
+		{"docs", false},
+		{"ap", false},         /* a prefix of "app" is not "app" */
+		{"app/controllers", false},
+		{"app/controller/application.rb/x", false},
+		{"App", false},        /* paths are case-sensitive */
+	};
+	cJSON *body = fixture("push.json");
+	struct sh_event ev;
+
+	(void)state;
+	set(body, "total_commits_count", cJSON_CreateNumber(2));
+	parse_ok(body, &ev);
+	assert_true(ev.commits_complete);
+	for (size_t i = 0; i < COUNT(roots); i++) {
+		struct sh_stack_target t = {
+			.id = "s", .branch = "master", .project_root = roots[i].root,
+		};
+
+		if (roots[i].runs)
+			expect_run(&ev, &t, SH_RUN_TRACKED, SH_TRIGGER_PUSH, PUSH_SHA,
+				   "master", 0);
+		else
+			expect_no_run(&ev, &t, roots[i].root);
+	}
+	cJSON_Delete(body);
+}
+
+/* Paths count whether added, modified or removed, in any listed commit. */
+static void
+test_push_complete_added_modified_removed(void **state)
+{
+	static const char *const lists[] = {"added", "modified", "removed"};
+	static const struct sh_stack_target infra = {
+		.id = "infra", .branch = "master", .project_root = "infra/vpc",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(lists); i++) {
+		cJSON *body = fixture("push.json"), *commits = cJSON_CreateArray();
+		struct sh_event ev;
+
+		cJSON_AddItemToArray(commits, commit_touching(
+			"b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327", "modified", "README.md"));
+		cJSON_AddItemToArray(commits, commit_touching(PUSH_SHA, lists[i],
+							      "infra/vpc/main.tf"));
+		set(body, "commits", commits);
+		set(body, "total_commits_count", cJSON_CreateNumber(2));
+		parse_ok(body, &ev);
+		assert_true(ev.commits_complete);
+		expect_run(&ev, &infra, SH_RUN_TRACKED, SH_TRIGGER_PUSH, PUSH_SHA,
+			   "master", 0);
+		cJSON_Delete(body);
+	}
+}
+
+/* A push with every commit listed and none of them under the root. */
+static void
+test_push_complete_outside_root_other_branch(void **state)
+{
+	static const struct sh_stack_target infra = {
+		.id = "infra", .branch = "main", .project_root = "infra",
+	};
+	cJSON *body = fixture("push.json");
+	struct sh_event ev;
+
+	(void)state;
+	set(body, "total_commits_count", cJSON_CreateNumber(2));
+	parse_ok(body, &ev);
+	/* also for a proposed run */
+	expect_no_run(&ev, &infra, "infra");
+	cJSON_Delete(body);
+}
+
+/* ------------------------------------------------------------------ */
+/* branch creation and deletion, merge commits, subgroups */
+
+static void
+test_push_branch_create(void **state)
+{
+	static const struct sh_stack_target feature = {
+		.id = "feat", .branch = "feature", .project_root = "",
+	};
+	static const struct sh_stack_target docs = {
+		.id = "docs", .branch = "feature", .project_root = "docs",
+	};
+	cJSON *body = fixture("push_branch_create.json");
+	struct sh_event ev;
+
+	(void)state;
+	parse_ok(body, &ev);
+	assert_int_equal(ev.kind, SH_EVENT_PUSH);
+	assert_false(ev.ignored);
+	assert_string_equal(ev.name, "feature");
+	assert_string_equal(ev.before, ZEROS);
+	assert_string_equal(ev.checkout_sha, HELLO_SHA);
+	assert_int_equal(ev.project_id, 4861503);
+	assert_string_equal(ev.project_path, "gitlab-org/hello-world");
+	assert_true(ev.commits_complete); /* 1 of 1 */
+	expect_run(&ev, &stack_master, SH_RUN_PROPOSED, SH_TRIGGER_PUSH, HELLO_SHA,
+		   "feature", 0);
+	expect_run(&ev, &module_master, SH_RUN_PROPOSED, SH_TRIGGER_PUSH, HELLO_SHA,
+		   "feature", 0);
+	expect_run(&ev, &feature, SH_RUN_TRACKED, SH_TRIGGER_PUSH, HELLO_SHA,
+		   "feature", 0);
+	/* the one commit changes README.md only */
+	expect_no_run(&ev, &docs, "docs");
+	cJSON_Delete(body);
+}
+
+static void
+test_push_branch_delete(void **state)
+{
+	cJSON *body = fixture("push_branch_delete.json");
+	struct sh_event ev;
+
+	(void)state;
+	/* checkout_sha is null: not an error, the event is ignored */
+	assert_true(cJSON_IsNull(member(body, "checkout_sha")));
+	parse_ok(body, &ev);
+	assert_int_equal(ev.kind, SH_EVENT_PUSH);
+	assert_true(ev.ignored);
+	assert_non_null(strstr(ev.reason, "feature"));
+	assert_non_null(strstr(ev.reason, "deleted"));
+	expect_no_run(&ev, &stack_master, "deleted");
+	expect_no_run(&ev, &module_master, "deleted");
+	expect_no_run(&ev, &(struct sh_stack_target){.id = "f", .branch = "feature",
+						     .project_root = ""},
+		      "deleted");
+
+	/* ignore rules come before field checks: nothing else is needed */
+	cJSON_DeleteItemFromObject(body, "project");
+	cJSON_DeleteItemFromObject(body, "project_id");
+	cJSON_DeleteItemFromObject(body, "checkout_sha");
+	set(body, "before", cJSON_CreateNumber(1));
+	set(body, "ref", cJSON_CreateNumber(2));
+	parse_ignored(body, "deleted");
+	cJSON_Delete(body);
+}
+
+static void
+test_push_merge_commit(void **state)
+{
+	static const char merge_sha[] = "78a76ee6b4992a6baf64c59fc4c44c7323d60438";
+	cJSON *body = fixture("push_merge_commit.json");
+	struct sh_event ev;
+
+	(void)state;
+	parse_ok(body, &ev);
+	assert_false(ev.ignored);
+	assert_string_equal(ev.name, "master");
+	assert_string_equal(ev.checkout_sha, merge_sha);
+	assert_string_equal(ev.before, "2adc9465c4edfc33834e173fe89436a7cb899a1d");
+	assert_true(ev.commits_complete);
+	expect_run(&ev, &stack_master, SH_RUN_TRACKED, SH_TRIGGER_PUSH, merge_sha,
+		   "master", 0);
+	expect_run(&ev, &stack_develop, SH_RUN_PROPOSED, SH_TRIGGER_PUSH, merge_sha,
+		   "master", 0);
+	cJSON_Delete(body);
+}
+
+static void
+test_push_subgroup(void **state)
+{
+	static const char sha[] = "2adc9465c4edfc33834e173fe89436a7cb899a1d";
+	cJSON *body = fixture("push_subgroup.json");
+	struct sh_event ev;
+
+	(void)state;
+	parse_ok(body, &ev);
+	assert_false(ev.ignored);
+	assert_string_equal(ev.project_path, "group1/group2/group3/grp2repo");
+	assert_int_equal(ev.project_id, 4861503);
+	assert_true(ev.commits_complete);
+	expect_run(&ev, &stack_master, SH_RUN_TRACKED, SH_TRIGGER_PUSH, sha,
+		   "master", 0);
+	/* README.md was added at the top */
+	expect_no_run(&ev, &(struct sh_stack_target){.id = "s", .branch = "master",
+						     .project_root = "infra"},
+		      NULL);
+	cJSON_Delete(body);
+}
+
+/* Upper-case hex is a commit id too; the run keeps the canonical form. */
+static void
+test_push_sha_case(void **state)
+{
+	cJSON *body = fixture("push.json");
+	struct sh_event ev;
+
+	(void)state;
+	set(body, "checkout_sha",
+	    cJSON_CreateString("DA1560886D4F094C3E6C9EF40349F7D38B5D27D7"));
+	parse_ok(body, &ev);
+	expect_run(&ev, &stack_master, SH_RUN_TRACKED, SH_TRIGGER_PUSH, PUSH_SHA,
+		   "master", 0);
+	cJSON_Delete(body);
+}
+
+/* ------------------------------------------------------------------ */
+/* tags */
+
+static void
+test_tag_push(void **state)
+{
+	static const char sha[] = "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7";
+	cJSON *body = fixture("tag_push.json");
+	struct sh_event ev;
+
+	(void)state;
+	parse_ok(body, &ev);
+	assert_int_equal(ev.kind, SH_EVENT_TAG_PUSH);
+	assert_string_equal(ev.object_kind, "tag_push");
+	assert_false(ev.ignored);
+	assert_string_equal(ev.ref, "refs/tags/v1.0.0");
+	assert_string_equal(ev.name, "v1.0.0");
+	assert_string_equal(ev.checkout_sha, sha);
+	assert_int_equal(ev.project_id, 1);
+	assert_string_equal(ev.project_path, "jsmith/example");
+	expect_run(&ev, &module_master, SH_RUN_TRACKED, SH_TRIGGER_TAG, sha,
+		   "v1.0.0", 0);
+	expect_no_run(&ev, &stack_master, NULL);
+	expect_no_run(&ev, &stack_develop, NULL);
+	/* a module's project_root does not filter tags */
+	expect_run(&ev, &(struct sh_stack_target){.id = "m", .is_module = true,
+						  .branch = "master",
+						  .project_root = "modules/net"},
+		   SH_RUN_TRACKED, SH_TRIGGER_TAG, sha, "v1.0.0", 0);
+	cJSON_Delete(body);
+}
+
+/* An annotated tag: after is the tag object, checkout_sha the commit. */
+static void
+test_tag_push_annotated_uses_checkout_sha(void **state)
+{
+	static const char tag_object[] = "ffffffffffffffffffffffffffffffffffffffff";
+	static const char sha[] = "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7";
+	cJSON *body = fixture("tag_push.json");
+	struct sh_event ev;
+
+	(void)state;
+	set(body, "after", cJSON_CreateString(tag_object));
+	parse_ok(body, &ev);
+	assert_string_equal(ev.after, tag_object);
+	assert_string_equal(ev.checkout_sha, sha);
+	expect_run(&ev, &module_master, SH_RUN_TRACKED, SH_TRIGGER_TAG, sha,
+		   "v1.0.0", 0);
+	cJSON_Delete(body);
+}
+
+static void
+test_tag_push_versions(void **state)
+{
+	static const struct {
+		const char *tag;
+		bool version;
+	} tags[] = {
+		{"v1.0.0", true}, {"1.0.0", true}, {"v2.10.3-rc.1", true},
+		{"nightly", false}, {"v1.0", false}, {"release-1.0.0", false},
+		{"latest", false}, {"1.0.0.0", false},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(tags); i++) {
+		cJSON *body = fixture("tag_push.json");
+		char ref[128];
+		struct sh_event ev;
+
+		snprintf(ref, sizeof(ref), "refs/tags/%s", tags[i].tag);
+		set(body, "ref", cJSON_CreateString(ref));
+		parse_ok(body, &ev);
+		assert_string_equal(ev.name, tags[i].tag);
+		if (tags[i].version)
+			expect_run(&ev, &module_master, SH_RUN_TRACKED, SH_TRIGGER_TAG,
+				   "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7",
+				   tags[i].tag, 0);
+		else
+			expect_no_run(&ev, &module_master, tags[i].tag);
+		expect_no_run(&ev, &stack_master, NULL);
+		cJSON_Delete(body);
+	}
+}
+
+static void
+test_tag_push_delete(void **state)
+{
+	cJSON *body = fixture("tag_push_delete.json");
+	struct sh_event ev;
+
+	(void)state;
+	assert_true(cJSON_IsNull(member(body, "checkout_sha")));
+	parse_ok(body, &ev);
+	assert_int_equal(ev.kind, SH_EVENT_TAG_PUSH);
+	assert_true(ev.ignored);
+	assert_non_null(strstr(ev.reason, "v1.0.0"));
+	expect_no_run(&ev, &module_master, NULL);
+	expect_no_run(&ev, &stack_master, NULL);
+	cJSON_Delete(body);
+}
+
+static void
+test_is_version_tag(void **state)
+{
+	static const char *const yes[] = {
+		"1.2.3", "v1.2.3", "v0.0.0", "v10.20.30", "1.2.3-rc1", "1.2.3-rc.1",
+		"1.2.3+build.5", "v1.0.0-alpha+001", "1.2.3-x-y",
+	};
+	static const char *const no[] = {
+		"", "v", "1", "1.2", "v1.2", "1.2.3.4", "v1.2.x", "x1.2.3",
+		"release-1.2.3", "1.2.3-", "1.2.3+", "vv1.2.3", "1..3", "1.2.3 ",
+		" 1.2.3", "1.2.3-rc 1", "1.2.3-rc/1", "latest", "v.1.2.3", "1.2.3_4",
+		"-1.2.3", "1.-2.3",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(yes); i++)
+		if (!sh_webhook_is_version_tag(yes[i]))
+			fail_msg("\"%s\" is a version tag", yes[i]);
+	for (size_t i = 0; i < COUNT(no); i++)
+		if (sh_webhook_is_version_tag(no[i]))
+			fail_msg("\"%s\" is not a version tag", no[i]);
+}
+
+/* ------------------------------------------------------------------ */
+/* merge requests */
+
+static void
+expect_mr(const char *file, int64_t iid, const char *sha, const char *branch,
+	  int64_t project_id, const char *path, const char *action)
+{
+	cJSON *body = fixture(file);
+	struct sh_event ev;
+
+	parse_ok(body, &ev);
+	assert_int_equal(ev.kind, SH_EVENT_MERGE_REQUEST);
+	assert_string_equal(ev.object_kind, "merge_request");
+	if (ev.ignored)
+		fail_msg("%s was ignored: %s", file, ev.reason);
+	assert_string_equal(ev.action, action);
+	assert_int_equal(ev.mr_iid, iid);
+	assert_string_equal(ev.last_commit, sha);
+	assert_string_equal(ev.source_branch, branch);
+	assert_int_equal(ev.project_id, project_id);
+	assert_string_equal(ev.project_path, path);
+	/* proposed for every stack and module, whatever its branch */
+	expect_run(&ev, &stack_master, SH_RUN_PROPOSED, SH_TRIGGER_MERGE_REQUEST, sha,
+		   branch, iid);
+	expect_run(&ev, &stack_develop, SH_RUN_PROPOSED, SH_TRIGGER_MERGE_REQUEST,
+		   sha, branch, iid);
+	expect_run(&ev, &module_master, SH_RUN_PROPOSED, SH_TRIGGER_MERGE_REQUEST,
+		   sha, branch, iid);
+	cJSON_Delete(body);
+}
+
+static void
+test_merge_request_open(void **state)
+{
+	(void)state;
+	expect_mr("merge_request_open.json", 1,
+		  "da1560886d4f094c3e6c9ef40349f7d38b5d27d7", "ms-viewport", 1,
+		  "gitlabhq/gitlab-test", "open");
+}
+
+static void
+test_merge_request_reopen(void **state)
+{
+	(void)state;
+	expect_mr("merge_request_reopen.json", 1, HELLO_SHA, "feature", 4861503,
+		  "gitlab-org/hello-world", "reopen");
+}
+
+static void
+test_merge_request_update(void **state)
+{
+	(void)state;
+	expect_mr("merge_request_update.json", 2,
+		  "0ab96a10266b95b4b533dcfd98738015fbe70889", "next-feature", 2,
+		  "test/woodpecker", "update");
+}
+
+static void
+test_merge_request_update_without_oldrev(void **state)
+{
+	cJSON *body = fixture("merge_request_update.json");
+	cJSON *attrs = member(body, "object_attributes");
+	struct sh_event ev;
+
+	(void)state;
+	cJSON_DeleteItemFromObject(attrs, "oldrev");
+	parse_ignored(body, NULL);
+	parse_ok(body, &ev);
+	expect_no_run(&ev, &stack_master, NULL);
+	/* null is no oldrev either */
+	cJSON_AddNullToObject(attrs, "oldrev");
+	parse_ignored(body, NULL);
+	cJSON_Delete(body);
+}
+
+/* changes.<name> going from previous to current, on an update without
+ * oldrev. */
+static cJSON *
+update_with_change(const char *name, cJSON *previous, cJSON *current)
+{
+	cJSON *body = fixture("merge_request_update.json");
+	cJSON *change = cJSON_CreateObject();
+
+	cJSON_DeleteItemFromObject(member(body, "object_attributes"), "oldrev");
+	cJSON_AddItemToObject(change, "previous", previous);
+	cJSON_AddItemToObject(change, "current", current);
+	cJSON_AddItemToObject(member(body, "changes"), name, change);
+	return body;
+}
+
+static void
+test_merge_request_marked_ready(void **state)
+{
+	static const char *const names[] = {"draft", "work_in_progress"};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(names); i++) {
+		cJSON *body = update_with_change(names[i], cJSON_CreateTrue(),
+						 cJSON_CreateFalse());
+		struct sh_event ev;
+
+		parse_ok(body, &ev);
+		if (ev.ignored)
+			fail_msg("%s true -> false was ignored: %s", names[i], ev.reason);
+		expect_run(&ev, &stack_master, SH_RUN_PROPOSED,
+			   SH_TRIGGER_MERGE_REQUEST,
+			   "0ab96a10266b95b4b533dcfd98738015fbe70889", "next-feature", 2);
+		cJSON_Delete(body);
+
+		/* marked draft again, or still draft: no code change */
+		body = update_with_change(names[i], cJSON_CreateFalse(),
+					  cJSON_CreateTrue());
+		parse_ignored(body, NULL);
+		cJSON_Delete(body);
+		body = update_with_change(names[i], cJSON_CreateTrue(),
+					  cJSON_CreateTrue());
+		parse_ignored(body, NULL);
+		cJSON_Delete(body);
+		/* strings are not booleans */
+		body = update_with_change(names[i], cJSON_CreateString("true"),
+					  cJSON_CreateString("false"));
+		parse_ignored(body, NULL);
+		cJSON_Delete(body);
+	}
+	/* a title change only */
+	{
+		cJSON *body = update_with_change("title", cJSON_CreateString("Draft: x"),
+						 cJSON_CreateString("x"));
+
+		parse_ignored(body, NULL);
+		cJSON_Delete(body);
+	}
+}
+
+static void
+test_merge_request_merge_close(void **state)
+{
+	static const char *const files[] = {"merge_request_merge.json",
+					    "merge_request_close.json"};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(files); i++) {
+		cJSON *body = fixture(files[i]);
+		struct sh_event ev;
+
+		parse_ok(body, &ev);
+		assert_int_equal(ev.kind, SH_EVENT_MERGE_REQUEST);
+		if (!ev.ignored)
+			fail_msg("%s was not ignored", files[i]);
+		expect_no_run(&ev, &stack_master, NULL);
+		expect_no_run(&ev, &module_master, NULL);
+		/* ignored before field checks */
+		cJSON_DeleteItemFromObject(member(body, "object_attributes"),
+					   "last_commit");
+		cJSON_DeleteItemFromObject(body, "project");
+		parse_ignored(body, NULL);
+		cJSON_Delete(body);
+	}
+}
+
+static void
+test_merge_request_from_fork(void **state)
+{
+	static const char *const files[] = {"merge_request_open.json",
+					    "merge_request_reopen.json",
+					    "merge_request_update.json"};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(files); i++) {
+		cJSON *body = fixture(files[i]);
+		cJSON *attrs = member(body, "object_attributes");
+		struct sh_event ev;
+
+		set(attrs, "source_project_id", cJSON_CreateNumber(99999));
+		parse_ignored(body, "fork");
+		parse_ok(body, &ev);
+		expect_no_run(&ev, &stack_master, "fork");
+		/* a fork's commit is not checked before it is ignored */
+		cJSON_DeleteItemFromObject(attrs, "last_commit");
+		parse_ignored(body, "fork");
+		cJSON_Delete(body);
+	}
+}
+
+static void
+test_note_is_other_kind(void **state)
+{
+	cJSON *body = fixture("note_merge_request.json");
+	struct sh_event ev;
+
+	(void)state;
+	parse_ok(body, &ev);
+	assert_int_equal(ev.kind, SH_EVENT_OTHER);
+	assert_string_equal(ev.object_kind, "note");
+	assert_true(ev.ignored);
+	assert_non_null(strstr(ev.reason, "note"));
+	expect_no_run(&ev, &stack_master, "note");
+	expect_no_run(&ev, &module_master, "note");
+	cJSON_Delete(body);
+}
+
+static void
+test_other_kinds_ignored(void **state)
+{
+	static const char *const kinds[] = {"pipeline", "build", "issue",
+					    "wiki_page", "deployment", "PUSH", ""};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(kinds); i++) {
+		cJSON *body = cJSON_CreateObject();
+		struct sh_event ev;
+
+		cJSON_AddStringToObject(body, "object_kind", kinds[i]);
+		parse_ok(body, &ev);
+		assert_int_equal(ev.kind, SH_EVENT_OTHER);
+		assert_true(ev.ignored);
+		expect_no_run(&ev, &stack_master, NULL);
+		cJSON_Delete(body);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* hostile deliveries */
+
+static void
+test_object_kind_missing_or_wrong(void **state)
+{
+	cJSON *body = fixture("push.json");
+
+	(void)state;
+	cJSON_DeleteItemFromObject(body, "object_kind");
+	parse_fails(body, SH_E_MISSING_FIELD, "object_kind");
+	cJSON_AddNullToObject(body, "object_kind");
+	parse_fails(body, SH_E_MISSING_FIELD, "object_kind");
+	set(body, "object_kind", cJSON_CreateNumber(1));
+	parse_fails(body, SH_E_INVALID_FIELD, "object_kind");
+	set(body, "object_kind", cJSON_CreateArray());
+	parse_fails(body, SH_E_INVALID_FIELD, "object_kind");
+	cJSON_Delete(body);
+
+	body = cJSON_CreateObject();
+	parse_fails(body, SH_E_MISSING_FIELD, "object_kind");
+	cJSON_Delete(body);
+}
+
+/* A long unknown kind is cut to fit, never overflows. */
+static void
+test_long_object_kind(void **state)
+{
+	char kind[4096];
+	cJSON *body = cJSON_CreateObject();
+	struct sh_event ev;
+
+	(void)state;
+	memset(kind, 'k', sizeof(kind) - 1);
+	kind[sizeof(kind) - 1] = '\0';
+	cJSON_AddStringToObject(body, "object_kind", kind);
+	parse_ok(body, &ev);
+	assert_true(ev.ignored);
+	assert_true(strlen(ev.object_kind) < sizeof(ev.object_kind));
+	assert_true(strlen(ev.reason) < sizeof(ev.reason));
+	cJSON_Delete(body);
+}
+
+static void
+test_push_field_checks(void **state)
+{
+	static const struct {
+		const char *field;
+		const char *value; /* NULL: delete the member; "#null": null */
+		enum sh_errcode code;
+	} cases[] = {
+		{"after", NULL, SH_E_MISSING_FIELD},
+		{"after", "#null", SH_E_MISSING_FIELD},
+		{"after", "#number", SH_E_INVALID_FIELD},
+		{"after", "da1560886d4f094c3e6c9ef40349f7d38b5d27d", SH_E_INVALID_FIELD},
+		{"after", "za1560886d4f094c3e6c9ef40349f7d38b5d27d7", SH_E_INVALID_FIELD},
+		{"after", "", SH_E_INVALID_FIELD},
+		{"checkout_sha", NULL, SH_E_MISSING_FIELD},
+		{"checkout_sha", "#null", SH_E_MISSING_FIELD},
+		{"checkout_sha", "#number", SH_E_INVALID_FIELD},
+		{"checkout_sha", "HEAD", SH_E_INVALID_FIELD},
+		{"checkout_sha", "da1560886d4f094c3e6c9ef40349f7d38b5d27d7 ",
+		 SH_E_INVALID_FIELD},
+		{"before", "#number", SH_E_INVALID_FIELD},
+		{"before", "1234", SH_E_INVALID_FIELD},
+		{"ref", NULL, SH_E_MISSING_FIELD},
+		{"ref", "#null", SH_E_MISSING_FIELD},
+		{"ref", "#number", SH_E_INVALID_FIELD},
+		{"ref", "refs/heads/a..b", SH_E_INVALID_FIELD},
+		{"ref", "refs/heads/", SH_E_INVALID_FIELD},
+		{"ref", "refs/tags/x", SH_E_INVALID_FIELD},
+		{"ref", "master", SH_E_INVALID_FIELD},
+		{"ref", "refs/heads/a b", SH_E_INVALID_FIELD},
+		{"ref", "refs/heads/x.lock", SH_E_INVALID_FIELD},
+		{"ref", "refs/heads//x", SH_E_INVALID_FIELD},
+		{"ref", "refs/remotes/origin/x", SH_E_INVALID_FIELD},
+		{"ref", "", SH_E_INVALID_FIELD},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		cJSON *body = fixture("push.json");
+
+		if (cases[i].value == NULL)
+			cJSON_DeleteItemFromObject(body, cases[i].field);
+		else if (strcmp(cases[i].value, "#null") == 0)
+			set(body, cases[i].field, cJSON_CreateNull());
+		else if (strcmp(cases[i].value, "#number") == 0)
+			set(body, cases[i].field, cJSON_CreateNumber(42));
+		else
+			set(body, cases[i].field, cJSON_CreateString(cases[i].value));
+		parse_fails(body, cases[i].code, cases[i].field);
+		cJSON_Delete(body);
+	}
+}
+
+static void
+test_push_before_optional(void **state)
+{
+	cJSON *body = fixture("push.json");
+	struct sh_event ev;
+
+	(void)state;
+	cJSON_DeleteItemFromObject(body, "before");
+	parse_ok(body, &ev);
+	assert_string_equal(ev.before, "");
+	set(body, "before", cJSON_CreateNull());
+	parse_ok(body, &ev);
+	assert_string_equal(ev.before, "");
+	cJSON_Delete(body);
+}
+
+static void
+test_ref_length(void **state)
+{
+	char ref[SH_GIT_REF_MAX + 64];
+	cJSON *body;
+	struct sh_event ev;
+
+	(void)state;
+	/* a branch name of SH_GIT_REF_MAX characters fits in the event */
+	snprintf(ref, sizeof(ref), "refs/heads/");
+	memset(ref + 11, 'b', SH_GIT_REF_MAX);
+	ref[11 + SH_GIT_REF_MAX] = '\0';
+	body = fixture("push.json");
+	set(body, "ref", cJSON_CreateString(ref));
+	parse_ok(body, &ev);
+	assert_string_equal(ev.ref, ref);
+	assert_int_equal(strlen(ev.name), SH_GIT_REF_MAX);
+	/* one more is not a sane ref */
+	ref[11 + SH_GIT_REF_MAX] = 'b';
+	ref[12 + SH_GIT_REF_MAX] = '\0';
+	set(body, "ref", cJSON_CreateString(ref));
+	parse_fails(body, SH_E_INVALID_FIELD, "ref");
+	cJSON_Delete(body);
+
+	/* the same for a tag */
+	body = fixture("tag_push.json");
+	snprintf(ref, sizeof(ref), "refs/tags/");
+	memset(ref + 10, 't', SH_GIT_REF_MAX + 1);
+	ref[11 + SH_GIT_REF_MAX] = '\0';
+	set(body, "ref", cJSON_CreateString(ref));
+	parse_fails(body, SH_E_INVALID_FIELD, "ref");
+	cJSON_Delete(body);
+}
+
+static void
+test_tag_push_ref_checks(void **state)
+{
+	static const char *const refs[] = {"refs/heads/v1.0.0", "v1.0.0",
+					   "refs/tags/", "refs/tags/v1..0"};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(refs); i++) {
+		cJSON *body = fixture("tag_push.json");
+
+		set(body, "ref", cJSON_CreateString(refs[i]));
+		parse_fails(body, SH_E_INVALID_FIELD, "ref");
+		cJSON_Delete(body);
+	}
+}
+
+static void
+test_project_checks(void **state)
+{
+	static const char *const bad_paths[] = {
+		"diaspora", "", "/diaspora", "mike/", "mike//diaspora",
+		"mike/../diaspora", "mike/dia spora", "mike/diaspora\n",
+	};
+	char long_path[SH_PROJECT_PATH_MAX + 64];
+	cJSON *body, *project;
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(bad_paths); i++) {
+		body = fixture("push.json");
+		set(member(body, "project"), "path_with_namespace",
+		    cJSON_CreateString(bad_paths[i]));
+		parse_fails(body, SH_E_INVALID_FIELD, "project.path_with_namespace");
+		cJSON_Delete(body);
+	}
+	/* too long, though every segment is fine */
+	memset(long_path, 'p', sizeof(long_path) - 1);
+	for (size_t i = 100; i < sizeof(long_path) - 1; i += 101)
+		long_path[i] = '/';
+	long_path[sizeof(long_path) - 1] = '\0';
+	body = fixture("push.json");
+	set(member(body, "project"), "path_with_namespace",
+	    cJSON_CreateString(long_path));
+	parse_fails(body, SH_E_INVALID_FIELD, "project.path_with_namespace");
+	cJSON_Delete(body);
+
+	body = fixture("push.json");
+	project = member(body, "project");
+	cJSON_DeleteItemFromObject(project, "path_with_namespace");
+	parse_fails(body, SH_E_MISSING_FIELD, "project.path_with_namespace");
+	set(project, "path_with_namespace", cJSON_CreateNumber(3));
+	parse_fails(body, SH_E_INVALID_FIELD, "project.path_with_namespace");
+	cJSON_Delete(body);
+
+	body = fixture("push.json");
+	set(member(body, "project"), "id", cJSON_CreateString("15"));
+	parse_fails(body, SH_E_INVALID_FIELD, "project.id");
+	cJSON_Delete(body);
+
+	body = fixture("push.json");
+	cJSON_DeleteItemFromObject(body, "project");
+	parse_fails(body, SH_E_MISSING_FIELD, "project");
+	cJSON_Delete(body);
+
+	body = fixture("push.json");
+	set(body, "project", cJSON_CreateString("mike/diaspora"));
+	parse_fails(body, SH_E_INVALID_FIELD, "project");
+	cJSON_Delete(body);
+}
+
+/* project.id, or the older top-level project_id */
+static void
+test_project_id_fallback(void **state)
+{
+	cJSON *body = fixture("push.json");
+	struct sh_event ev;
+
+	(void)state;
+	cJSON_DeleteItemFromObject(member(body, "project"), "id");
+	parse_ok(body, &ev);
+	assert_int_equal(ev.project_id, 15);
+	set(body, "project_id", cJSON_CreateNumber(77));
+	parse_ok(body, &ev);
+	assert_int_equal(ev.project_id, 77);
+	cJSON_DeleteItemFromObject(body, "project_id");
+	parse_fails(body, SH_E_MISSING_FIELD, "project_id");
+	cJSON_Delete(body);
+}
+
+static void
+test_huge_numbers(void **state)
+{
+	static const char *const numbers[] = {
+		"1e300", "1e400", "-1", "0", "1.5", "9223372036854775808",
+		"18446744073709551616", "9007199254740993", "-9223372036854775809",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(numbers); i++) {
+		cJSON *n = cJSON_Parse(numbers[i]);
+		cJSON *body;
+
+		assert_non_null(n);
+		body = fixture("push.json");
+		set(member(body, "project"), "id", cJSON_Duplicate(n, true));
+		parse_fails(body, SH_E_INVALID_FIELD, "project.id");
+		cJSON_Delete(body);
+
+		body = fixture("merge_request_open.json");
+		set(member(body, "object_attributes"), "iid", cJSON_Duplicate(n, true));
+		parse_fails(body, SH_E_INVALID_FIELD, "object_attributes.iid");
+		cJSON_Delete(body);
+		cJSON_Delete(n);
+	}
+	/* the largest id a JSON number carries exactly is fine */
+	{
+		cJSON *body = fixture("push.json");
+		struct sh_event ev;
+
+		set(member(body, "project"), "id", cJSON_CreateNumber(9007199254740991.0));
+		parse_ok(body, &ev);
+		assert_true(ev.project_id == INT64_C(9007199254740991));
+		cJSON_Delete(body);
+	}
+}
+
+static void
+test_merge_request_field_checks(void **state)
+{
+	static const struct {
+		const char *field; /* in object_attributes */
+		const char *value; /* NULL: delete; "#number"; "#string"; "#null" */
+		enum sh_errcode code;
+		const char *path;
+	} cases[] = {
+		{"last_commit", NULL, SH_E_MISSING_FIELD, "object_attributes.last_commit"},
+		{"last_commit", "#string", SH_E_INVALID_FIELD,
+		 "object_attributes.last_commit"},
+		{"iid", NULL, SH_E_MISSING_FIELD, "object_attributes.iid"},
+		{"iid", "#string", SH_E_INVALID_FIELD, "object_attributes.iid"},
+		{"source_branch", NULL, SH_E_MISSING_FIELD,
+		 "object_attributes.source_branch"},
+		{"source_branch", "#number", SH_E_INVALID_FIELD,
+		 "object_attributes.source_branch"},
+		{"source_branch", "a..b", SH_E_INVALID_FIELD,
+		 "object_attributes.source_branch"},
+		{"source_branch", "", SH_E_INVALID_FIELD,
+		 "object_attributes.source_branch"},
+		{"source_project_id", NULL, SH_E_MISSING_FIELD,
+		 "object_attributes.source_project_id"},
+		{"target_project_id", "#string", SH_E_INVALID_FIELD,
+		 "object_attributes.target_project_id"},
+		{"action", NULL, SH_E_MISSING_FIELD, "object_attributes.action"},
+		{"action", "#number", SH_E_INVALID_FIELD, "object_attributes.action"},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		cJSON *body = fixture("merge_request_open.json");
+		cJSON *attrs = member(body, "object_attributes");
+
+		if (cases[i].value == NULL)
+			cJSON_DeleteItemFromObject(attrs, cases[i].field);
+		else if (strcmp(cases[i].value, "#number") == 0)
+			set(attrs, cases[i].field, cJSON_CreateNumber(7));
+		else if (strcmp(cases[i].value, "#string") == 0)
+			set(attrs, cases[i].field, cJSON_CreateString("7"));
+		else
+			set(attrs, cases[i].field, cJSON_CreateString(cases[i].value));
+		parse_fails(body, cases[i].code, cases[i].path);
+		cJSON_Delete(body);
+	}
+}
+
+static void
+test_merge_request_last_commit_checks(void **state)
+{
+	cJSON *body = fixture("merge_request_open.json");
+	cJSON *last = member(member(body, "object_attributes"), "last_commit");
+
+	(void)state;
+	set(last, "id", cJSON_CreateNumber(1));
+	parse_fails(body, SH_E_INVALID_FIELD, "object_attributes.last_commit.id");
+	set(last, "id", cJSON_CreateString("not-a-sha"));
+	parse_fails(body, SH_E_INVALID_FIELD, "object_attributes.last_commit.id");
+	set(last, "id", cJSON_CreateNull());
+	parse_fails(body, SH_E_MISSING_FIELD, "object_attributes.last_commit.id");
+	cJSON_DeleteItemFromObject(last, "id");
+	parse_fails(body, SH_E_MISSING_FIELD, "object_attributes.last_commit.id");
+	cJSON_Delete(body);
+
+	body = fixture("merge_request_open.json");
+	set(body, "object_attributes", cJSON_CreateArray());
+	parse_fails(body, SH_E_INVALID_FIELD, "object_attributes");
+	cJSON_DeleteItemFromObject(body, "object_attributes");
+	parse_fails(body, SH_E_MISSING_FIELD, "object_attributes");
+	cJSON_Delete(body);
+
+	body = fixture("merge_request_open.json");
+	set(member(body, "project"), "id", cJSON_CreateTrue());
+	parse_fails(body, SH_E_INVALID_FIELD, "project.id");
+	cJSON_Delete(body);
+}
+
+/* Nothing a delivery holds makes the parser write past its event: long
+ * strings everywhere an event copies one. */
+static void
+test_long_strings_stay_bounded(void **state)
+{
+	static char big[70000];
+	cJSON *body;
+	struct sh_event ev;
+	struct sh_err err;
+
+	(void)state;
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+
+	body = fixture("merge_request_open.json");
+	set(member(body, "object_attributes"), "action", cJSON_CreateString(big));
+	parse_ok(body, &ev);
+	assert_true(ev.ignored);
+	assert_true(strlen(ev.action) < sizeof(ev.action));
+	assert_true(strlen(ev.reason) < sizeof(ev.reason));
+	cJSON_Delete(body);
+
+	body = fixture("merge_request_open.json");
+	set(member(body, "object_attributes"), "source_branch",
+	    cJSON_CreateString(big));
+	parse_fails(body, SH_E_INVALID_FIELD, "object_attributes.source_branch");
+	cJSON_Delete(body);
+
+	body = fixture("push_branch_delete.json");
+	{
+		char ref[sizeof(big) + 16];
+
+		snprintf(ref, sizeof(ref), "refs/heads/%s", big);
+		set(body, "ref", cJSON_CreateString(ref));
+	}
+	sh_err_clear(&err);
+	assert_int_equal(sh_webhook_parse(body, &ev, &err), 0);
+	assert_true(ev.ignored);
+	assert_true(strlen(ev.reason) < sizeof(ev.reason));
+	cJSON_Delete(body);
+}
+
+static void
+test_names(void **state)
+{
+	(void)state;
+	assert_string_equal(sh_run_kind_name(SH_RUN_TRACKED), "tracked");
+	assert_string_equal(sh_run_kind_name(SH_RUN_PROPOSED), "proposed");
+	assert_string_equal(sh_trigger_name(SH_TRIGGER_PUSH), "push");
+	assert_string_equal(sh_trigger_name(SH_TRIGGER_TAG), "tag");
+	assert_string_equal(sh_trigger_name(SH_TRIGGER_MERGE_REQUEST),
+			    "merge_request");
+	assert_string_equal(sh_trigger_name(SH_TRIGGER_MANUAL), "manual");
+}
+
+/* Every fixture parses without an error: none of them is a 400. */
+static void
+test_every_fixture_parses(void **state)
+{
+	static const struct {
+		const char *file;
+		enum sh_event_kind kind;
+		bool ignored;
+	} all[] = {
+		{"merge_request_close.json", SH_EVENT_MERGE_REQUEST, true},
+		{"merge_request_merge.json", SH_EVENT_MERGE_REQUEST, true},
+		{"merge_request_open.json", SH_EVENT_MERGE_REQUEST, false},
+		{"merge_request_reopen.json", SH_EVENT_MERGE_REQUEST, false},
+		{"merge_request_update.json", SH_EVENT_MERGE_REQUEST, false},
+		{"note_merge_request.json", SH_EVENT_OTHER, true},
+		{"push.json", SH_EVENT_PUSH, false},
+		{"push_branch_create.json", SH_EVENT_PUSH, false},
+		{"push_branch_delete.json", SH_EVENT_PUSH, true},
+		{"push_merge_commit.json", SH_EVENT_PUSH, false},
+		{"push_subgroup.json", SH_EVENT_PUSH, false},
+		{"tag_push.json", SH_EVENT_TAG_PUSH, false},
+		{"tag_push_delete.json", SH_EVENT_TAG_PUSH, true},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < COUNT(all); i++) {
+		cJSON *body = fixture(all[i].file);
+		struct sh_event ev;
+
+		parse_ok(body, &ev);
+		if (ev.kind != all[i].kind || ev.ignored != all[i].ignored)
+			fail_msg("%s: kind %d ignored %d (%s), expected kind %d ignored %d",
+				 all[i].file, ev.kind, ev.ignored, ev.reason, all[i].kind,
+				 all[i].ignored);
+		cJSON_Delete(body);
+	}
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_fixture_parses),
+		cmocka_unit_test(test_push),
+		cmocka_unit_test(test_push_truncated_ignores_project_root),
+		cmocka_unit_test(test_push_complete_project_root),
+		cmocka_unit_test(test_push_complete_added_modified_removed),
+		cmocka_unit_test(test_push_complete_outside_root_other_branch),
+		cmocka_unit_test(test_push_branch_create),
+		cmocka_unit_test(test_push_branch_delete),
+		cmocka_unit_test(test_push_merge_commit),
+		cmocka_unit_test(test_push_subgroup),
+		cmocka_unit_test(test_push_sha_case),
+		cmocka_unit_test(test_tag_push),
+		cmocka_unit_test(test_tag_push_annotated_uses_checkout_sha),
+		cmocka_unit_test(test_tag_push_versions),
+		cmocka_unit_test(test_tag_push_delete),
+		cmocka_unit_test(test_is_version_tag),
+		cmocka_unit_test(test_merge_request_open),
+		cmocka_unit_test(test_merge_request_reopen),
+		cmocka_unit_test(test_merge_request_update),
+		cmocka_unit_test(test_merge_request_update_without_oldrev),
+		cmocka_unit_test(test_merge_request_marked_ready),
+		cmocka_unit_test(test_merge_request_merge_close),
+		cmocka_unit_test(test_merge_request_from_fork),
+		cmocka_unit_test(test_note_is_other_kind),
+		cmocka_unit_test(test_other_kinds_ignored),
+		cmocka_unit_test(test_object_kind_missing_or_wrong),
+		cmocka_unit_test(test_long_object_kind),
+		cmocka_unit_test(test_push_field_checks),
+		cmocka_unit_test(test_push_before_optional),
+		cmocka_unit_test(test_ref_length),
+		cmocka_unit_test(test_tag_push_ref_checks),
+		cmocka_unit_test(test_project_checks),
+		cmocka_unit_test(test_project_id_fallback),
+		cmocka_unit_test(test_huge_numbers),
+		cmocka_unit_test(test_merge_request_field_checks),
+		cmocka_unit_test(test_merge_request_last_commit_checks),
+		cmocka_unit_test(test_long_strings_stay_bounded),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
