@@ -13,6 +13,7 @@
 #include "stackhook/slug.h"
 #include "stackhook/spool.h"
 #include "stackhook/timeutil.h"
+#include "stackhook/transitions.h"
 #include "stackhook/updates.h"
 
 #define SAME_EVENT_WINDOW 600 /* seconds: two hooks deliver the same push */
@@ -306,6 +307,14 @@ make_runs(struct sh_db *db, const struct sh_ingest_env *env,
 		out->created = created;
 		d->run_count++;
 		if (created && queue_status(spool, env->cfg, &run, err) < 0)
+			return -1;
+		/* A merge request joining a proposed run that has ended gets
+		 * its comment now. */
+		if (!created && new_mr && run.kind == SH_RUN_PROPOSED &&
+		    (strcmp(run.state, "finished") == 0 ||
+		     strcmp(run.state, "failed") == 0) &&
+		    sh_runs_queue_note(db, env->cfg, &run, &req.mr_iid, 1, spool,
+				       err) < 0)
 			return -1;
 	}
 	return 0;

@@ -162,3 +162,179 @@ sh_updates_commit_status(const struct sh_config *cfg, const struct sh_run *run)
 	free(url);
 	return entry;
 }
+
+void
+sh_updates_note_marker(const char *stack, char *out, size_t size)
+{
+	snprintf(out, size, "<!-- stackhook:stack=%s -->", stack);
+}
+
+/* Appends text so that no line starts with '/': GitLab would run such a
+ * line as a quick action (/close, /merge, ...). */
+static void
+append_escaped(struct sh_buf *b, const char *text, size_t len)
+{
+	bool line_start = true;
+
+	for (size_t i = 0; i < len; i++) {
+		if (line_start && text[i] == '/')
+			sh_buf_puts(b, " ");
+		sh_buf_append(b, &text[i], 1);
+		line_start = text[i] == '\n';
+	}
+}
+
+/* The longest run of backticks in text: a code fence must be longer. */
+static size_t
+longest_backticks(const char *text, size_t len)
+{
+	size_t best = 0, run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		run = text[i] == '`' ? run + 1 : 0;
+		if (run > best)
+			best = run;
+	}
+	return best;
+}
+
+/* Cuts at most max bytes of text without splitting a UTF-8 character. */
+static size_t
+utf8_cut(const char *text, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)text[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}
+
+static const char *
+result_word(const char *state)
+{
+	if (strcmp(state, "finished") == 0)
+		return "planned";
+	if (strcmp(state, "failed") == 0)
+		return "failed";
+	return state;
+}
+
+char *
+sh_updates_note_body(const struct sh_config *cfg, const struct sh_run *run,
+		     const struct sh_note_context *note)
+{
+	struct sh_buf b = SH_BUF_INIT;
+	char marker[SH_SLUG_MAX + 40];
+	char *url = target_url(cfg, run->id);
+	size_t plan_len, cut, fence;
+
+	sh_updates_note_marker(run->stack, marker, sizeof(marker));
+	sh_buf_printf(&b, "%s\n", marker);
+	sh_buf_printf(&b, "#### %s stackhook: ",
+		      strcmp(run->state, "finished") == 0 ? ":white_check_mark:" : ":x:");
+	append_escaped(&b, note->stack_name, strlen(note->stack_name));
+	sh_buf_printf(&b, " %s", result_word(run->state));
+	if (run->has_summary)
+		sh_buf_printf(&b, ": %lld to add, %lld to change, %lld to destroy",
+			      (long long)run->add, (long long)run->change,
+			      (long long)run->destroy);
+	sh_buf_puts(&b, "\n\n| | |\n|---|---|\n");
+	sh_buf_printf(&b, "| Stack | `%s` |\n", run->stack);
+	sh_buf_printf(&b, "| Commit | [`%.8s`](%s/%s/-/commit/%s) |\n", run->sha,
+		      note->user_facing_url, run->project_path, run->sha);
+	sh_buf_printf(&b, "| Result | %s |\n", run->state);
+	if (run->has_summary)
+		sh_buf_printf(&b, "| Plan | Plan: %lld to add, %lld to change, %lld "
+			      "to destroy |\n", (long long)run->add,
+			      (long long)run->change, (long long)run->destroy);
+	if (note->message != NULL && note->message[0] != '\0') {
+		sh_buf_puts(&b, "\n");
+		append_escaped(&b, note->message, strlen(note->message));
+		sh_buf_puts(&b, "\n");
+	}
+	if (note->plan != NULL && note->plan[0] != '\0') {
+		plan_len = strlen(note->plan);
+		cut = utf8_cut(note->plan, plan_len, SH_NOTE_PLAN_MAX);
+		fence = longest_backticks(note->plan, cut) + 1;
+		if (fence < 3)
+			fence = 3;
+		sh_buf_puts(&b, "\n<details><summary>Plan output</summary>\n\n");
+		for (size_t i = 0; i < fence; i++)
+			sh_buf_puts(&b, "`");
+		sh_buf_puts(&b, "\n");
+		append_escaped(&b, note->plan, cut);
+		if (cut > 0 && note->plan[cut - 1] != '\n')
+			sh_buf_puts(&b, "\n");
+		for (size_t i = 0; i < fence; i++)
+			sh_buf_puts(&b, "`");
+		sh_buf_puts(&b, "\n");
+		if (cut < plan_len)
+			sh_buf_printf(&b, "\nThe plan was cut to fit GitLab's comment "
+				      "limit; the whole plan is on the [run page](%s).\n",
+				      url ? url : "");
+		sh_buf_puts(&b, "</details>\n");
+	}
+	sh_buf_printf(&b, "\n[Run `%s`](%s)\n", run->id, url ? url : "");
+	free(url);
+	return sh_buf_detach(&b);
+}
+
+cJSON *
+sh_updates_mr_note(const struct sh_config *cfg, const struct sh_run *run,
+		   const struct sh_note_context *note)
+{
+	char project[SH_PROJECT_PATH_MAX * 3 + 16], marker[SH_SLUG_MAX + 40];
+	char key[sizeof(project) + SH_SLUG_MAX + SH_SHA_LEN + 64];
+	cJSON *entry, *iids, *request, *body;
+	char *text;
+
+	sh_updates_project_path(run, project, sizeof(project));
+	sh_updates_note_marker(run->stack, marker, sizeof(marker));
+	snprintf(key, sizeof(key), "note:%lld:%s:%s:%s",
+		 (long long)run->integration_id, project, run->stack, run->sha);
+	text = sh_updates_note_body(cfg, run, note);
+	entry = new_entry(run, "mr_note", key);
+	if (text == NULL || entry == NULL) {
+		free(text);
+		cJSON_Delete(entry);
+		return NULL;
+	}
+	cJSON_AddStringToObject(entry, "sha", run->sha);
+	cJSON_AddStringToObject(entry, "marker", marker);
+	iids = cJSON_AddArrayToObject(entry, "merge_requests");
+	for (size_t i = 0; i < note->iid_count; i++)
+		cJSON_AddItemToArray(iids, cJSON_CreateNumber((double)note->iids[i]));
+	request = cJSON_AddObjectToObject(entry, "request");
+	cJSON_AddStringToObject(request, "method", "POST");
+	cJSON_AddStringToObject(request, "path", project);
+	body = cJSON_AddObjectToObject(request, "body");
+	cJSON_AddStringToObject(body, "body", text);
+	free(text);
+	return entry;
+}
+
+cJSON *
+sh_updates_deployment(const struct sh_run *run, const char *environment,
+		      const char *status)
+{
+	char project[SH_PROJECT_PATH_MAX * 3 + 16], path[sizeof(project) + 16];
+	char key[SH_RUN_ID_LEN + 16];
+	cJSON *entry, *request, *body;
+
+	sh_updates_project_path(run, project, sizeof(project));
+	snprintf(path, sizeof(path), "%s/deployments", project);
+	snprintf(key, sizeof(key), "deployment:%s", run->id);
+	entry = new_entry(run, "deployment", key);
+	if (entry == NULL)
+		return NULL;
+	request = cJSON_AddObjectToObject(entry, "request");
+	cJSON_AddStringToObject(request, "method", "POST");
+	cJSON_AddStringToObject(request, "path", path);
+	body = cJSON_AddObjectToObject(request, "body");
+	cJSON_AddStringToObject(body, "environment", environment);
+	cJSON_AddStringToObject(body, "sha", run->sha);
+	cJSON_AddStringToObject(body, "ref", run->ref);
+	cJSON_AddBoolToObject(body, "tag", run->trigger == SH_TRIGGER_TAG);
+	cJSON_AddStringToObject(body, "status", status);
+	return entry;
+}

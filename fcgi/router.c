@@ -36,9 +36,11 @@ static const struct sh_route routes[] = {
 	{"GET", "/api/v1/stacks/{}", sh_route_stacks_get, API},
 	{"PATCH", "/api/v1/stacks/{}", sh_route_stacks_patch, API_BODY},
 	{"DELETE", "/api/v1/stacks/{}", sh_route_stacks_delete, API},
+	{"POST", "/api/v1/stacks/{}/runs", sh_route_stacks_run, API_BODY},
 
 	{"GET", "/api/v1/runs", sh_route_runs_list, API},
 	{"GET", "/api/v1/runs/{}", sh_route_runs_get, API},
+	{"POST", "/api/v1/runs/{}/transitions", sh_route_runs_transition, API_BODY},
 	{"GET", "/api/v1/deliveries", sh_route_deliveries_list, API},
 };
 

@@ -94,6 +94,8 @@ void sh_route_webhook(struct sh_route_ctx *ctx);
 
 void sh_route_runs_list(struct sh_route_ctx *ctx);
 void sh_route_runs_get(struct sh_route_ctx *ctx);
+void sh_route_runs_transition(struct sh_route_ctx *ctx);
+void sh_route_stacks_run(struct sh_route_ctx *ctx);
 void sh_route_deliveries_list(struct sh_route_ctx *ctx);
 
 void sh_route_stacks_list(struct sh_route_ctx *ctx);

@@ -4,6 +4,7 @@
 #include "router.h"
 #include "stackhook/deliveries.h"
 #include "stackhook/runs.h"
+#include "stackhook/transitions.h"
 
 /* Reads an optional query parameter into buf; writes 400 and returns -1
  * when it is malformed.  *value is buf or NULL. */
@@ -68,4 +69,36 @@ sh_route_deliveries_list(struct sh_route_ctx *ctx)
 		return;
 	rc = sh_deliveries_list(ctx->db, &actor, slug, &page, &out, &err);
 	sh_route_reply(ctx, rc, 200, out, &err);
+}
+
+void
+sh_route_runs_transition(struct sh_route_ctx *ctx)
+{
+	struct sh_actor actor = sh_route_actor(ctx);
+	cJSON *body, *out = NULL;
+	struct sh_err err;
+	int rc;
+
+	if (sh_route_body(ctx, &body) < 0)
+		return;
+	rc = sh_runs_transition(ctx->db, ctx->inst->cfg, &actor, ctx->args[0], body,
+				&out, &err);
+	cJSON_Delete(body);
+	sh_route_reply(ctx, rc, 200, out, &err);
+}
+
+void
+sh_route_stacks_run(struct sh_route_ctx *ctx)
+{
+	struct sh_actor actor = sh_route_actor(ctx);
+	cJSON *body, *out = NULL;
+	struct sh_err err;
+	int rc;
+
+	if (sh_route_body(ctx, &body) < 0)
+		return;
+	rc = sh_runs_create_manual(ctx->db, ctx->inst->cfg, &actor, ctx->args[0],
+				   body, &out, &err);
+	cJSON_Delete(body);
+	sh_route_reply(ctx, rc, 201, out, &err);
 }

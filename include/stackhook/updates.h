@@ -35,4 +35,36 @@ void sh_updates_project_path(const struct sh_run *run, char *out, size_t size);
 cJSON *sh_updates_commit_status(const struct sh_config *cfg,
 				const struct sh_run *run);
 
+/* What a merge request comment shows besides the run. */
+struct sh_note_context {
+	const char *stack_name;
+	const char *user_facing_url; /* the integration's, for links people open */
+	const char *plan;            /* the plan's text, or NULL */
+	const char *message;         /* the transition's message, or NULL */
+	const int64_t *iids;         /* the merge requests the run knows */
+	size_t iid_count;            /* 0: the reporter asks GitLab for them */
+};
+
+#define SH_NOTE_MAX 1000000     /* GitLab's limit on a note, in characters */
+#define SH_NOTE_PLAN_MAX 900000 /* room left for the rest of the comment */
+
+/* The marker that finds a stack's comment again: a hidden HTML comment. */
+void sh_updates_note_marker(const char *stack, char *out, size_t size);
+
+/* The markdown of the comment for a finished or failed proposed run:
+ * lines starting with '/' are escaped (no quick actions), the plan is cut
+ * to fit GitLab's limit with a line saying so.  A new string to free(). */
+char *sh_updates_note_body(const struct sh_config *cfg, const struct sh_run *run,
+			   const struct sh_note_context *note);
+
+/* The mr_note entry: one comment per stack and merge request, edited in
+ * place by the reporter. */
+cJSON *sh_updates_mr_note(const struct sh_config *cfg, const struct sh_run *run,
+			  const struct sh_note_context *note);
+
+/* The deployment entry putting the run's deployment in environment into
+ * status ("running", "success", "failed", "canceled"). */
+cJSON *sh_updates_deployment(const struct sh_run *run, const char *environment,
+			     const char *status);
+
 #endif
