@@ -35,6 +35,8 @@ static const struct command commands[] = {
 	{"init", cli_init, cli_init_usage,
 	 "create or migrate the database, spool and secret key", true},
 	{"key", cli_key, cli_key_usage, "create, list and revoke API keys", false},
+	{"report", cli_report, cli_report_usage,
+	 "send waiting updates to GitLab (the cron job)", false},
 	{"version", cmd_version, version_usage, "print versions", false},
 };
 

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -143,20 +144,51 @@ sh_spool_batch_write(struct sh_spool_batch *batch, struct sh_err *err)
 }
 
 int
-sh_spool_batch_publish(struct sh_spool_batch *batch, struct sh_err *err)
+sh_spool_batch_publish_into(struct sh_spool_batch *batch, const char *dir,
+			    struct sh_err *err)
 {
-	char from[PATH_MAX], to[PATH_MAX], dir[PATH_MAX];
+	char from[PATH_MAX], to[PATH_MAX], into[PATH_MAX];
 
 	if (!batch->written)
 		return 0;
 	snprintf(from, sizeof(from), "%s/tmp/%s", batch->spool, batch->name);
-	snprintf(to, sizeof(to), "%s/new/%s", batch->spool, batch->name);
-	snprintf(dir, sizeof(dir), "%s/new", batch->spool);
+	snprintf(to, sizeof(to), "%s/%s/%s", batch->spool, dir, batch->name);
+	snprintf(into, sizeof(into), "%s/%s", batch->spool, dir);
 	if (rename(from, to) < 0)
 		return sh_err_errno(err, SH_E_STORAGE, errno,
-				    "cannot move spool file %s into new/", from);
+				    "cannot move spool file %s into %s/", from, dir);
 	batch->written = false;
-	return sh_fs_fsync_dir(dir, true, err);
+	return sh_fs_fsync_dir(into, true, err);
+}
+
+int
+sh_spool_batch_publish(struct sh_spool_batch *batch, struct sh_err *err)
+{
+	return sh_spool_batch_publish_into(batch, "new", err);
+}
+
+int
+sh_spool_lock(const char *spool, int *fd, struct sh_err *err)
+{
+	char path[PATH_MAX];
+
+	*fd = -1;
+	if (spool_path(path, spool, "lock", err) < 0)
+		return -1;
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return sh_err_errno(err, SH_E_STORAGE, errno, "cannot open %s", path);
+	if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK) {
+		close(*fd);
+		*fd = -1;
+		return 1;
+	}
+	sh_err_errno(err, SH_E_STORAGE, errno, "cannot lock %s", path);
+	close(*fd);
+	*fd = -1;
+	return -1;
 }
 
 void

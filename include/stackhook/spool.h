@@ -57,11 +57,23 @@ int sh_spool_batch_write(struct sh_spool_batch *batch, struct sh_err *err);
  * the file stays in tmp/ for recovery). */
 int sh_spool_batch_publish(struct sh_spool_batch *batch, struct sh_err *err);
 
+/* The same into another subdirectory ("deferred", "failed"): how the
+ * reporter rewrites what it keeps. */
+int sh_spool_batch_publish_into(struct sh_spool_batch *batch, const char *dir,
+				struct sh_err *err);
+
 /* Removes tmp/NAME if written.  Safe to call at any point. */
 void sh_spool_batch_abort(struct sh_spool_batch *batch);
 
 /* Frees the batch's memory (not its files). */
 void sh_spool_batch_release(struct sh_spool_batch *batch);
+
+/*
+ * Takes spool/lock with flock() without waiting.  Returns 0 with *fd the
+ * lock (close it to release), 1 when another process holds it, -1 on
+ * error (err set).
+ */
+int sh_spool_lock(const char *spool, int *fd, struct sh_err *err);
 
 /* The subdirectories, in the order sh_spool_prepare() makes them. */
 extern const char *const sh_spool_dirs[];
