@@ -1,0 +1,2249 @@
+/*
+ * test_model.c - the admin model of SPEC §3 through its public headers:
+ * core/spaces.c, core/integrations.c, core/stacks.c and core/authz.c, on
+ * a migrated temporary instance.
+ *
+ * Every test starts from the same tree, created through the API by a root
+ * admin, and the same five actors:
+ *
+ *   root                          root-admin    admin of root
+ *   └── parentspace (inherits)    parent-admin  admin
+ *       ├── childspace (inherits) child-reader  read
+ *       └── siblingspace (does not inherit)
+ *                                 sibling-user  admin
+ *   stranger: a known user without any role.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "stackhook/authz.h"
+#include "stackhook/integrations.h"
+#include "stackhook/json.h"
+#include "stackhook/spaces.h"
+#include "stackhook/stacks.h"
+#include "stackhook/users.h"
+#include "testutil.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+struct model {
+	struct tu_dir dir;
+	struct sh_instance *inst;
+	struct sh_db *db;
+	struct sh_integration_env env;
+	const char *prefix; /* status_prefix */
+	struct sh_actor root, padmin, creader, sib, stranger;
+};
+
+/* ------------------------------------------------------------------ */
+/* helpers */
+
+/* A JSON object from a printf format where ' stands for " (values must
+ * not hold a quote).  Fails the test when it does not parse. */
+static cJSON * __attribute__((format(printf, 1, 2)))
+J(const char *fmt, ...)
+{
+	char text[8192];
+	struct sh_err err;
+	cJSON *obj = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	assert_true(n > 0 && n < (int)sizeof(text));
+	for (char *p = text; *p; p++)
+		if (*p == '\'')
+			*p = '"';
+	sh_err_clear(&err);
+	if (sh_json_parse_object(text, (size_t)n, &obj, &err) < 0)
+		fail_msg("bad test JSON %s: %s", text, err.msg);
+	return obj;
+}
+
+static void
+expect_ok(int rc, const struct sh_err *err, const char *what, int line)
+{
+	if (rc != 0)
+		fail_msg("line %d: %s failed: %s: %s", line, what,
+			 sh_err_code_name(err->code), err->msg);
+}
+
+static void
+expect_fail(int rc, const struct sh_err *err, enum sh_errcode code,
+	    const char *field, const char *what, int line)
+{
+	if (rc != -1)
+		fail_msg("line %d: %s succeeded, expected %s", line, what,
+			 sh_err_code_name(code));
+	if (err->code != code)
+		fail_msg("line %d: %s: expected %s, got %s (%s)", line, what,
+			 sh_err_code_name(code), sh_err_code_name(err->code), err->msg);
+	if (field != NULL && strcmp(err->field, field) != 0)
+		fail_msg("line %d: %s: expected the error on \"%s\", got \"%s\" (%s)",
+			 line, what, field, err->field, err->msg);
+	if (err->msg[0] == '\0')
+		fail_msg("line %d: %s: the error has no message", line, what);
+}
+
+/* Both use a struct sh_err err in scope. */
+#define OK(call)                                                             \
+	do {                                                                 \
+		sh_err_clear(&err);                                          \
+		expect_ok((call), &err, #call, __LINE__);                    \
+	} while (0)
+#define FAILS(call, code, field)                                             \
+	do {                                                                 \
+		sh_err_clear(&err);                                          \
+		expect_fail((call), &err, (code), (field), #call, __LINE__); \
+	} while (0)
+
+static const char *
+str(const cJSON *obj, const char *name)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+
+	if (!cJSON_IsString(item))
+		fail_msg("\"%s\" is not a string member", name);
+	return item->valuestring;
+}
+
+static bool
+is_null(const cJSON *obj, const char *name)
+{
+	return cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, name));
+}
+
+/* Checks that obj has every key of keys and none of absent. */
+static void
+expect_keys(const cJSON *obj, const char *const *keys, size_t nkeys,
+	    const char *const *absent, size_t nabsent)
+{
+	for (size_t i = 0; i < nkeys; i++)
+		if (!cJSON_HasObjectItem(obj, keys[i]))
+			fail_msg("the object has no \"%s\"", keys[i]);
+	for (size_t i = 0; i < nabsent; i++)
+		if (cJSON_HasObjectItem(obj, absent[i]))
+			fail_msg("the object shows \"%s\"", absent[i]);
+}
+
+/* The number of items of a page, after checking its shape. */
+static int
+page_count(const cJSON *page)
+{
+	const cJSON *items = cJSON_GetObjectItemCaseSensitive(page, "items");
+
+	assert_true(cJSON_IsArray(items));
+	assert_true(cJSON_HasObjectItem(page, "next"));
+	return cJSON_GetArraySize(items);
+}
+
+/* true when some item of page has member key equal to value. */
+static bool
+page_has(const cJSON *page, const char *key, const char *value)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(page, "items")) {
+		const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, key);
+
+		if (cJSON_IsString(v) && strcmp(v->valuestring, value) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Expects page to list exactly the values (member key) given, in any
+ * order. */
+static void
+expect_listed(const cJSON *page, const char *key, const char *const *values,
+	      size_t n)
+{
+	char *text;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!page_has(page, key, values[i])) {
+			text = cJSON_PrintUnformatted(page);
+			fail_msg("%s is not listed in %s", values[i], text);
+		}
+	}
+	if ((size_t)page_count(page) != n) {
+		text = cJSON_PrintUnformatted(page);
+		fail_msg("expected %zu items, got %s", n, text);
+	}
+}
+
+static const struct sh_page first_page = {.limit = SH_PAGE_DEFAULT, .after = 0};
+
+static void
+add_user(struct sh_db *db, const char *name, struct sh_actor *actor)
+{
+	struct sh_user u;
+	struct sh_err err;
+
+	if (sh_users_ensure(db, name, &u, NULL, &err) < 0)
+		fail_msg("ensure user %s: %s", name, err.msg);
+	actor->user_id = u.id;
+	actor->name = name;
+	actor->address = "192.0.2.1";
+}
+
+static void
+create_space(struct model *m, const char *body_text, const char *expected_id)
+{
+	struct sh_err err;
+	cJSON *body = J("%s", body_text), *out = NULL;
+
+	OK(sh_spaces_create(m->db, &m->root, body, &out, &err));
+	assert_string_equal(str(out, "id"), expected_id);
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+}
+
+static void
+grant(struct model *m, const char *space, const char *user, const char *role)
+{
+	struct sh_err err;
+	cJSON *body = J("{'role': '%s'}", role), *out = NULL;
+
+	OK(sh_spaces_set_member(m->db, &m->root, space, user, body, &out, &err));
+	assert_string_equal(str(out, "role"), role);
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+}
+
+static int
+model_setup(void **state)
+{
+	struct model *m = calloc(1, sizeof(*m));
+	const unsigned char *key;
+	struct sh_err err;
+
+	if (m == NULL || tu_mkdtemp(m->dir.path, sizeof(m->dir.path)) < 0) {
+		free(m);
+		return -1;
+	}
+	*state = m;
+	if (tu_make_instance(m->dir.path, NULL, true, &m->inst) < 0 ||
+	    sh_instance_db(m->inst, &m->db, &err) < 0 ||
+	    sh_instance_key(m->inst, &key, &err) < 0)
+		return -1;
+	m->env.cfg = m->inst->cfg;
+	m->env.secret_key = key;
+	m->prefix = m->inst->cfg->status_prefix;
+
+	if (sh_db_begin(m->db, &err) < 0)
+		return -1;
+	add_user(m->db, "root-admin", &m->root);
+	add_user(m->db, "parent-admin", &m->padmin);
+	add_user(m->db, "child-reader", &m->creader);
+	add_user(m->db, "sibling-user", &m->sib);
+	add_user(m->db, "stranger", &m->stranger);
+	if (sh_authz_grant(m->db, SH_ROOT_SPACE, m->root.user_id, SH_ROLE_ADMIN,
+			   &err) < 0 ||
+	    sh_db_commit(m->db, &err) < 0) {
+		fprintf(stderr, "model_setup: %s\n", err.msg);
+		return -1;
+	}
+	create_space(m, "{'name': 'ParentSpace'}", "parentspace");
+	create_space(m, "{'name': 'ChildSpace', 'parent': 'parentspace'}",
+		     "childspace");
+	create_space(m, "{'name': 'SiblingSpace', 'parent': 'parentspace', "
+			"'inherit': false}",
+		     "siblingspace");
+	grant(m, "parentspace", "parent-admin", "admin");
+	grant(m, "childspace", "child-reader", "read");
+	grant(m, "siblingspace", "sibling-user", "admin");
+	return 0;
+}
+
+static int
+model_teardown(void **state)
+{
+	struct model *m = *state;
+	int rc;
+
+	if (m == NULL)
+		return 0;
+	sh_instance_free(m->inst);
+	rc = tu_rmtree(m->dir.path);
+	free(m);
+	return rc;
+}
+
+/* An integration created by actor from body (details answered). */
+static cJSON *
+make_integration(struct model *m, const struct sh_actor *actor,
+		 const char *body_text)
+{
+	struct sh_err err;
+	cJSON *body = J("%s", body_text), *out = NULL;
+
+	OK(sh_integrations_create(m->db, &m->env, actor, body, &out, &err));
+	cJSON_Delete(body);
+	return out;
+}
+
+/* "GitLab Prod" in parentspace, by its admin. */
+static cJSON *
+make_prod(struct model *m)
+{
+	return make_integration(m, &m->padmin,
+				"{'name': 'GitLab Prod', 'space': 'parentspace', "
+				"'api_host_url': 'https://gitlab.example.com', "
+				"'api_token': 'glpat-prod-token-c3vH', "
+				"'labels': ['prod']}");
+}
+
+/* "GitLab Com", the default, by the root admin. */
+static cJSON *
+make_default(struct model *m)
+{
+	return make_integration(m, &m->root,
+				"{'name': 'GitLab Com', 'type': 'default', "
+				"'api_host_url': 'https://gitlab.com'}");
+}
+
+static cJSON *
+make_stack(struct model *m, const struct sh_actor *actor, const char *body_text)
+{
+	struct sh_err err;
+	cJSON *body = J("%s", body_text), *out = NULL;
+
+	OK(sh_stacks_create(m->db, m->prefix, actor, body, &out, &err));
+	cJSON_Delete(body);
+	return out;
+}
+
+/* The stack "vpc" in childspace attached to gitlab-prod. */
+static cJSON *
+make_vpc(struct model *m)
+{
+	return make_stack(m, &m->padmin,
+			  "{'id': 'vpc', 'name': 'VPC', 'space': 'childspace', "
+			  "'integration': 'gitlab-prod', 'namespace': 'group-1', "
+			  "'repository': 'project-a', 'branch': 'main'}");
+}
+
+static cJSON *
+get_space(struct model *m, const struct sh_actor *a, const char *id)
+{
+	struct sh_err err;
+	cJSON *out = NULL;
+
+	OK(sh_spaces_get(m->db, a, id, &out, &err));
+	return out;
+}
+
+static cJSON *
+get_stack(struct model *m, const struct sh_actor *a, const char *id)
+{
+	struct sh_err err;
+	cJSON *out = NULL;
+
+	OK(sh_stacks_get(m->db, m->prefix, a, id, &out, &err));
+	return out;
+}
+
+static cJSON *
+details(struct model *m, const struct sh_actor *a, const char *slug)
+{
+	struct sh_err err;
+	cJSON *out = NULL;
+
+	OK(sh_integrations_details(m->db, &m->env, a, slug, &out, &err));
+	return out;
+}
+
+/* Keys of a space, an integration summary and a stack (SPEC §4.2). */
+static const char *const space_keys[] = {
+	"id", "name", "parent", "inherit", "description", "created_at", "updated_at",
+};
+static const char *const summary_keys[] = {
+	"name", "slug", "type", "space", "api_host_url", "user_facing_host_url",
+	"labels", "description", "token_set", "token_last4", "created_at",
+	"updated_at",
+};
+static const char *const secret_keys[] = {
+	"webhook_secret", "api_token", "signing_token", "secret", "token",
+	"secret_sealed", "token_sealed",
+};
+static const char *const summary_only_absent[] = {
+	"webhook_secret", "api_token", "signing_token", "webhook_url", "secret",
+	"token", "secret_sealed", "token_sealed",
+};
+static const char *const stack_keys[] = {
+	"id", "name", "kind", "space", "integration", "namespace", "repository",
+	"branch", "project_root", "environment", "labels",
+};
+
+/* ------------------------------------------------------------------ */
+/* spaces: reading */
+
+static void
+test_space_read_rights(void **state)
+{
+	static const struct {
+		const char *space;
+		bool root, padmin, creader, sib, stranger;
+	} cases[] = {
+		{"root", true, false, false, false, false},
+		{"parentspace", true, true, false, false, false},
+		{"childspace", true, true, true, false, false},
+		{"siblingspace", true, false, false, true, false},
+	};
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *out;
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		const struct {
+			const struct sh_actor *a;
+			bool can;
+		} who[] = {
+			{&m->root, cases[i].root},         {&m->padmin, cases[i].padmin},
+			{&m->creader, cases[i].creader},   {&m->sib, cases[i].sib},
+			{&m->stranger, cases[i].stranger},
+		};
+
+		for (size_t j = 0; j < COUNT(who); j++) {
+			out = NULL;
+			sh_err_clear(&err);
+			if (who[j].can) {
+				OK(sh_spaces_get(m->db, who[j].a, cases[i].space, &out,
+						 &err));
+				assert_string_equal(str(out, "id"), cases[i].space);
+				cJSON_Delete(out);
+			} else {
+				FAILS(sh_spaces_get(m->db, who[j].a, cases[i].space, &out,
+						    &err),
+				      SH_E_NOT_FOUND, NULL);
+				assert_null(out);
+				/* the message never tells whether it exists */
+				assert_null(strstr(err.msg, "role"));
+			}
+		}
+	}
+	FAILS(sh_spaces_get(m->db, &m->root, "nowhere", &out, &err), SH_E_NOT_FOUND,
+	      NULL);
+}
+
+static void
+test_space_shape(void **state)
+{
+	struct model *m = *state;
+	cJSON *out = get_space(m, &m->padmin, "childspace");
+
+	expect_keys(out, space_keys, COUNT(space_keys), NULL, 0);
+	assert_string_equal(str(out, "name"), "ChildSpace");
+	assert_string_equal(str(out, "parent"), "parentspace");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "inherit")));
+	assert_int_equal(strlen(str(out, "created_at")), 20);
+	cJSON_Delete(out);
+
+	out = get_space(m, &m->root, "siblingspace");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(out, "inherit")));
+	cJSON_Delete(out);
+
+	out = get_space(m, &m->root, "root");
+	assert_true(is_null(out, "parent"));
+	cJSON_Delete(out);
+}
+
+static void
+test_space_list_visibility(void **state)
+{
+	static const char *const all[] = {"root", "parentspace", "childspace",
+					  "siblingspace"};
+	static const char *const padmin[] = {"parentspace", "childspace"};
+	static const char *const creader[] = {"childspace"};
+	static const char *const sib[] = {"siblingspace"};
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *page = NULL;
+
+	OK(sh_spaces_list(m->db, &m->root, &first_page, &page, &err));
+	expect_listed(page, "id", all, COUNT(all));
+	/* newest first */
+	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(page, "items"), 0),
+				"id"),
+			    "siblingspace");
+	assert_true(is_null(page, "next"));
+	cJSON_Delete(page);
+	OK(sh_spaces_list(m->db, &m->padmin, &first_page, &page, &err));
+	expect_listed(page, "id", padmin, COUNT(padmin));
+	cJSON_Delete(page);
+	OK(sh_spaces_list(m->db, &m->creader, &first_page, &page, &err));
+	expect_listed(page, "id", creader, COUNT(creader));
+	cJSON_Delete(page);
+	OK(sh_spaces_list(m->db, &m->sib, &first_page, &page, &err));
+	expect_listed(page, "id", sib, COUNT(sib));
+	cJSON_Delete(page);
+	OK(sh_spaces_list(m->db, &m->stranger, &first_page, &page, &err));
+	expect_listed(page, "id", NULL, 0);
+	cJSON_Delete(page);
+}
+
+static void
+test_space_list_pages(void **state)
+{
+	struct model *m = *state;
+	struct sh_page p = {.limit = 3, .after = 0};
+	struct sh_err err;
+	cJSON *page = NULL;
+	const char *next;
+	char cursor[32];
+
+	OK(sh_spaces_list(m->db, &m->root, &p, &page, &err));
+	assert_int_equal(page_count(page), 3);
+	next = str(page, "next");
+	snprintf(cursor, sizeof(cursor), "%s", next);
+	assert_false(page_has(page, "id", "root"));
+	cJSON_Delete(page);
+	OK(sh_page_parse("3", cursor, &p, &err));
+	OK(sh_spaces_list(m->db, &m->root, &p, &page, &err));
+	assert_int_equal(page_count(page), 1);
+	assert_true(page_has(page, "id", "root"));
+	assert_true(is_null(page, "next"));
+	cJSON_Delete(page);
+}
+
+/* ------------------------------------------------------------------ */
+/* spaces: writing */
+
+static void
+test_space_create_rights(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	/* the admin of the parent creates; inherit defaults to true */
+	body = J("{'name': 'Grand Child', 'parent': 'childspace'}");
+	OK(sh_spaces_create(m->db, &m->padmin, body, &out, &err));
+	assert_string_equal(str(out, "id"), "grand-child");
+	assert_string_equal(str(out, "parent"), "childspace");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "inherit")));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+
+	/* a reader of the parent may not: 403 */
+	body = J("{'name': 'Reader Made', 'parent': 'childspace'}");
+	FAILS(sh_spaces_create(m->db, &m->creader, body, &out, &err), SH_E_FORBIDDEN,
+	      "parent");
+	/* who cannot read the parent: 404 */
+	FAILS(sh_spaces_create(m->db, &m->sib, body, &out, &err), SH_E_NOT_FOUND,
+	      "parent");
+	FAILS(sh_spaces_create(m->db, &m->stranger, body, &out, &err),
+	      SH_E_NOT_FOUND, "parent");
+	cJSON_Delete(body);
+	/* no parent means root: only root admins */
+	body = J("{'name': 'Top'}");
+	FAILS(sh_spaces_create(m->db, &m->padmin, body, &out, &err), SH_E_NOT_FOUND,
+	      "parent");
+	OK(sh_spaces_create(m->db, &m->root, body, &out, &err));
+	assert_string_equal(str(out, "parent"), "root");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	/* nothing was created by the refused calls */
+	FAILS(sh_spaces_get(m->db, &m->root, "reader-made", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+}
+
+static void
+test_space_create_checks(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	body = J("{'name': 'X', 'id': 'Bad Id', 'parent': 'parentspace'}");
+	FAILS(sh_spaces_create(m->db, &m->padmin, body, &out, &err),
+	      SH_E_INVALID_FIELD, "id");
+	cJSON_Delete(body);
+	body = J("{'name': 'ChildSpace', 'parent': 'parentspace'}");
+	FAILS(sh_spaces_create(m->db, &m->padmin, body, &out, &err), SH_E_CONFLICT,
+	      "id");
+	cJSON_Delete(body);
+	body = J("{'name': 'Root'}");
+	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err), SH_E_CONFLICT,
+	      "id");
+	cJSON_Delete(body);
+	body = J("{'name': 'X', 'parent': 'nowhere'}");
+	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err), SH_E_NOT_FOUND,
+	      "parent");
+	cJSON_Delete(body);
+	body = J("{'name': 'X', 'owner': 'me'}");
+	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err),
+	      SH_E_UNKNOWN_FIELD, "owner");
+	cJSON_Delete(body);
+	body = J("{'parent': 'parentspace'}");
+	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err),
+	      SH_E_MISSING_FIELD, "name");
+	cJSON_Delete(body);
+	body = J("{'name': '!!!'}");
+	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err),
+	      SH_E_INVALID_FIELD, "name");
+	cJSON_Delete(body);
+	body = J("{'name': 'X', 'inherit': 'yes'}");
+	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err),
+	      SH_E_INVALID_FIELD, "inherit");
+	cJSON_Delete(body);
+}
+
+static void
+test_space_patch_rights(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	body = J("{'description': 'Networks\\nand more'}");
+	/* admin of the parent */
+	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
+	assert_string_equal(str(out, "description"), "Networks\nand more");
+	assert_string_equal(str(out, "name"), "ChildSpace");
+	cJSON_Delete(out);
+	/* a reader: 403; who cannot read it: 404 */
+	FAILS(sh_spaces_patch(m->db, &m->creader, "childspace", body, &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_spaces_patch(m->db, &m->sib, "childspace", body, &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_spaces_patch(m->db, &m->stranger, "childspace", body, &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	/* an admin of a space is not an admin of its parent */
+	FAILS(sh_spaces_patch(m->db, &m->padmin, "parentspace", body, &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_spaces_patch(m->db, &m->sib, "siblingspace", body, &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	OK(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err));
+	cJSON_Delete(out);
+	FAILS(sh_spaces_patch(m->db, &m->root, "nowhere", body, &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	cJSON_Delete(body);
+
+	/* a new name keeps the id */
+	body = J("{'name': 'Child Space Renamed'}");
+	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
+	assert_string_equal(str(out, "id"), "childspace");
+	assert_string_equal(str(out, "name"), "Child Space Renamed");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	body = J("{'name': 'ChildSpace'}");
+	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+
+	/* null clears the description */
+	body = J("{'description': null}");
+	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
+	assert_string_equal(str(out, "description"), "");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+
+	/* the id is not for changing */
+	body = J("{'id': 'other'}");
+	FAILS(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err),
+	      SH_E_NAME_IMMUTABLE, "id");
+	cJSON_Delete(body);
+	/* nor may a required field become null */
+	body = J("{'name': null}");
+	FAILS(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err),
+	      SH_E_INVALID_FIELD, "name");
+	cJSON_Delete(body);
+	out = get_space(m, &m->root, "childspace");
+	assert_string_equal(str(out, "name"), "ChildSpace");
+	cJSON_Delete(out);
+}
+
+static void
+test_space_move(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	/* below itself, or below its own child: refused */
+	body = J("{'parent': 'childspace'}");
+	FAILS(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err),
+	      SH_E_INVALID_FIELD, "parent");
+	cJSON_Delete(body);
+	body = J("{'parent': 'parentspace'}");
+	FAILS(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err),
+	      SH_E_INVALID_FIELD, "parent");
+	cJSON_Delete(body);
+	body = J("{'parent': 'childspace'}");
+	FAILS(sh_spaces_patch(m->db, &m->root, "root", body, &out, &err),
+	      SH_E_INVALID_FIELD, "parent");
+	cJSON_Delete(body);
+	out = get_space(m, &m->root, "parentspace");
+	assert_string_equal(str(out, "parent"), "root");
+	cJSON_Delete(out);
+
+	/* a move needs admin of the new parent too */
+	body = J("{'parent': 'siblingspace'}");
+	FAILS(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err),
+	      SH_E_NOT_FOUND, "parent");
+	OK(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err));
+	assert_string_equal(str(out, "parent"), "siblingspace");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	/* child-reader now reads nothing above childspace, and the parent's
+	 * admin lost childspace (its chain goes through siblingspace) */
+	FAILS(sh_spaces_get(m->db, &m->padmin, "childspace", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	out = get_space(m, &m->sib, "childspace");
+	cJSON_Delete(out);
+	/* the root space has no parent to take, and nothing to inherit */
+	body = J("{'inherit': true}");
+	FAILS(sh_spaces_patch(m->db, &m->root, "root", body, &out, &err),
+	      SH_E_INVALID_FIELD, "inherit");
+	cJSON_Delete(body);
+}
+
+static void
+test_space_inherit_changes_roles(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	body = J("{'inherit': false}");
+	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	/* parent-admin's role came through inheritance only */
+	FAILS(sh_spaces_get(m->db, &m->padmin, "childspace", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	/* the direct grant stays; root admins stay admins everywhere */
+	out = get_space(m, &m->creader, "childspace");
+	cJSON_Delete(out);
+	out = get_space(m, &m->root, "childspace");
+	cJSON_Delete(out);
+}
+
+static void
+test_space_delete(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	/* not empty: 409 naming the children */
+	FAILS(sh_spaces_delete(m->db, &m->root, "parentspace", &err), SH_E_CONFLICT,
+	      NULL);
+	assert_non_null(strstr(err.msg, "childspace"));
+	assert_non_null(strstr(err.msg, "siblingspace"));
+
+	/* rights: reader 403, outsider 404 */
+	FAILS(sh_spaces_delete(m->db, &m->creader, "childspace", &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_spaces_delete(m->db, &m->sib, "childspace", &err), SH_E_NOT_FOUND,
+	      NULL);
+	FAILS(sh_spaces_delete(m->db, &m->stranger, "childspace", &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_spaces_delete(m->db, &m->root, "nowhere", &err), SH_E_NOT_FOUND,
+	      NULL);
+	FAILS(sh_spaces_delete(m->db, &m->root, "root", &err), SH_E_CONFLICT, NULL);
+
+	/* empty, by the admin of the parent (its grants go with it) */
+	OK(sh_spaces_delete(m->db, &m->padmin, "childspace", &err));
+	FAILS(sh_spaces_get(m->db, &m->root, "childspace", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_spaces_get(m->db, &m->creader, "childspace", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	/* the id is free again, without the old grants */
+	body = J("{'name': 'ChildSpace', 'parent': 'parentspace', 'inherit': false}");
+	OK(sh_spaces_create(m->db, &m->padmin, body, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	FAILS(sh_spaces_get(m->db, &m->creader, "childspace", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+}
+
+static void
+test_space_delete_lists_stacks_and_integrations(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *o;
+
+	o = make_integration(m, &m->padmin,
+			     "{'name': 'Child GL', 'space': 'childspace', "
+			     "'api_host_url': 'https://gitlab.child.example'}");
+	cJSON_Delete(o);
+	o = make_stack(m, &m->padmin,
+		       "{'id': 'net', 'name': 'Net', 'space': 'childspace', "
+		       "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
+	cJSON_Delete(o);
+	FAILS(sh_spaces_delete(m->db, &m->padmin, "childspace", &err), SH_E_CONFLICT,
+	      NULL);
+	assert_non_null(strstr(err.msg, "net"));
+	assert_non_null(strstr(err.msg, "child-gl"));
+	/* still there */
+	o = get_space(m, &m->padmin, "childspace");
+	cJSON_Delete(o);
+}
+
+/* A deleted integration keeps its row (its id is never reused), but it
+ * is not in the space any more: the emptied space can go. */
+static void
+test_space_delete_after_its_integration_was_deleted(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *o;
+
+	o = make_integration(m, &m->padmin,
+			     "{'name': 'Child GL', 'space': 'childspace', "
+			     "'api_host_url': 'https://gitlab.child.example'}");
+	cJSON_Delete(o);
+	OK(sh_integrations_delete(m->db, &m->padmin, "child-gl", &err));
+	OK(sh_spaces_delete(m->db, &m->padmin, "childspace", &err));
+	FAILS(sh_spaces_get(m->db, &m->root, "childspace", &o, &err), SH_E_NOT_FOUND,
+	      NULL);
+}
+
+/* A change of parent or inherit that would leave an attached stack unable
+ * to use its integration: 409 naming the stack, nothing changed. */
+static void
+test_space_change_breaking_attachment(void **state)
+{
+	static const char *const changes[] = {
+		"{'inherit': false}",
+		"{'parent': 'root'}",
+		"{'parent': 'siblingspace'}",
+		"{'parent': 'root', 'inherit': true}",
+	};
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_vpc(m));
+	for (size_t i = 0; i < COUNT(changes); i++) {
+		body = J("%s", changes[i]);
+		FAILS(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err),
+		      SH_E_CONFLICT, NULL);
+		if (strstr(err.msg, "vpc") == NULL)
+			fail_msg("%s: the conflict does not name the stack: %s",
+				 changes[i], err.msg);
+		assert_null(out);
+		cJSON_Delete(body);
+	}
+	/* nothing changed */
+	out = get_space(m, &m->root, "childspace");
+	assert_string_equal(str(out, "parent"), "parentspace");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "inherit")));
+	cJSON_Delete(out);
+	out = get_stack(m, &m->root, "vpc");
+	assert_string_equal(str(out, "integration"), "gitlab-prod");
+	cJSON_Delete(out);
+
+	/* the parent's own inherit flag does not matter to the chain from
+	 * childspace up to parentspace */
+	body = J("{'inherit': false}");
+	OK(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+
+	/* once detached, the change goes through */
+	body = J("{'integration': null}");
+	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	body = J("{'inherit': false}");
+	OK(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(out, "inherit")));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+}
+
+/* Moving the space an integration lives in keeps the stacks below it. */
+static void
+test_space_move_with_its_stacks(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_vpc(m));
+	create_space(m, "{'name': 'Other'}", "other");
+	body = J("{'parent': 'other'}");
+	OK(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	out = get_stack(m, &m->root, "vpc");
+	assert_string_equal(str(out, "integration"), "gitlab-prod");
+	cJSON_Delete(out);
+}
+
+static void
+test_space_members(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+	struct sh_user u;
+
+	body = J("{'role': 'write'}");
+	/* a user named for the first time is created */
+	FAILS(sh_users_find(m->db, "newcomer", &u, &err), SH_E_NOT_FOUND, NULL);
+	OK(sh_spaces_set_member(m->db, &m->padmin, "childspace", "newcomer", body,
+				&out, &err));
+	assert_string_equal(str(out, "user"), "newcomer");
+	assert_string_equal(str(out, "space"), "childspace");
+	cJSON_Delete(out);
+	OK(sh_users_find(m->db, "newcomer", &u, &err));
+	/* only admins grant */
+	FAILS(sh_spaces_set_member(m->db, &m->creader, "childspace", "x", body, &out,
+				   &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_spaces_set_member(m->db, &m->sib, "childspace", "x", body, &out,
+				   &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_spaces_set_member(m->db, &m->root, "childspace", "bad name!", body,
+				   &out, &err),
+	      SH_E_INVALID_FIELD, NULL);
+	cJSON_Delete(body);
+	body = J("{'role': 'owner'}");
+	FAILS(sh_spaces_set_member(m->db, &m->root, "childspace", "x", body, &out,
+				   &err),
+	      SH_E_INVALID_FIELD, "role");
+	cJSON_Delete(body);
+
+	/* the new writer can create stacks there now */
+	{
+		struct sh_actor w = {.user_id = u.id, .name = "newcomer"};
+
+		out = make_stack(m, &w,
+				 "{'name': 'By Writer', 'space': 'childspace', "
+				 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
+		cJSON_Delete(out);
+		/* removing the grant takes it away */
+		OK(sh_spaces_remove_member(m->db, &m->padmin, "childspace", "newcomer",
+					   &err));
+		FAILS(sh_stacks_get(m->db, m->prefix, &w, "by-writer", &out, &err),
+		      SH_E_NOT_FOUND, NULL);
+		FAILS(sh_spaces_remove_member(m->db, &m->padmin, "childspace",
+					      "newcomer", &err),
+		      SH_E_NOT_FOUND, NULL);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* integrations */
+
+static void
+test_integration_create(void **state)
+{
+	static const char *const detail_keys[] = {"webhook_url", "webhook_secret",
+						  "events"};
+	struct model *m = *state;
+	cJSON *out = make_prod(m), *events;
+	const char *secret;
+
+	expect_keys(out, summary_keys, COUNT(summary_keys), NULL, 0);
+	expect_keys(out, detail_keys, COUNT(detail_keys), NULL, 0);
+	assert_false(cJSON_HasObjectItem(out, "api_token"));
+	assert_string_equal(str(out, "name"), "GitLab Prod");
+	assert_string_equal(str(out, "slug"), "gitlab-prod");
+	assert_string_equal(str(out, "type"), "space");
+	assert_string_equal(str(out, "space"), "parentspace");
+	assert_string_equal(str(out, "api_host_url"), "https://gitlab.example.com");
+	assert_string_equal(str(out, "user_facing_host_url"),
+			    "https://gitlab.example.com");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "token_set")));
+	assert_string_equal(str(out, "token_last4"), "c3vH");
+	assert_string_equal(str(out, "webhook_url"),
+			    TU_PUBLIC_URL "/webhooks/gitlab/gitlab-prod");
+	secret = str(out, "webhook_secret");
+	/* at least 32 random bytes, printable */
+	assert_true(strlen(secret) >= 43);
+	for (const char *p = secret; *p; p++)
+		assert_true(*p > 0x20 && *p < 0x7f);
+	events = cJSON_GetObjectItem(out, "events");
+	assert_int_equal(cJSON_GetArraySize(events), 3);
+	assert_string_equal(cJSON_GetArrayItem(events, 0)->valuestring, "push");
+	assert_string_equal(cJSON_GetArrayItem(events, 1)->valuestring, "tag_push");
+	assert_string_equal(cJSON_GetArrayItem(events, 2)->valuestring,
+			    "merge_request");
+	cJSON_Delete(out);
+
+	/* no token: token_set false, token_last4 null; labels are a set */
+	out = make_integration(m, &m->root,
+			       "{'name': 'GitLab Other', 'space': 'siblingspace', "
+			       "'api_host_url': 'https://gitlab.other.example/gl/', "
+			       "'user_facing_host_url': 'https://people.example', "
+			       "'labels': ['b', 'a', 'b'], 'description': 'x\\ny'}");
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(out, "token_set")));
+	assert_true(is_null(out, "token_last4"));
+	assert_string_equal(str(out, "api_host_url"), "https://gitlab.other.example/gl");
+	assert_string_equal(str(out, "user_facing_host_url"), "https://people.example");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels")), 2);
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(out, "labels"), 0)
+				    ->valuestring,
+			    "a");
+	assert_string_equal(str(out, "description"), "x\ny");
+	cJSON_Delete(out);
+}
+
+static void
+test_integration_create_rights(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	body = J("{'name': 'Child GL', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->creader, body, &out, &err),
+	      SH_E_FORBIDDEN, "space");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->sib, body, &out, &err),
+	      SH_E_NOT_FOUND, "space");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->stranger, body, &out, &err),
+	      SH_E_NOT_FOUND, "space");
+	/* an admin of the parent is an admin of the child */
+	OK(sh_integrations_create(m->db, &m->env, &m->padmin, body, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+
+	body = J("{'name': 'X', 'space': 'nowhere', "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_NOT_FOUND, "space");
+	cJSON_Delete(body);
+	body = J("{'name': 'X', 'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_MISSING_FIELD, "space");
+	cJSON_Delete(body);
+	body = J("{'name': 'X', 'space': 'childspace'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_MISSING_FIELD, "api_host_url");
+	cJSON_Delete(body);
+	body = J("{'name': 'X', 'type': 'group', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_INVALID_FIELD, "type");
+	cJSON_Delete(body);
+	body = J("{'name': 'X', 'space': 'childspace', 'api_token': 7, "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_INVALID_FIELD, "api_token");
+	cJSON_Delete(body);
+	body = J("{'name': 'X', 'space': 'childspace', 'ca_file': 'relative.pem', "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_INVALID_FIELD, "ca_file");
+	cJSON_Delete(body);
+	body = J("{'name': 'X', 'space': 'childspace', 'signing_token': 'abc', "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_INVALID_FIELD, "signing_token");
+	cJSON_Delete(body);
+	/* a name of more than 64 characters */
+	body = J("{'name': '%065d', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.example.com'}", 0);
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_INVALID_FIELD, "name");
+	cJSON_Delete(body);
+}
+
+static void
+test_integration_default(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	body = J("{'name': 'GitLab Com', 'type': 'default', "
+		 "'api_host_url': 'https://gitlab.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->padmin, body, &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	cJSON_Delete(body);
+	out = make_default(m);
+	assert_string_equal(str(out, "type"), "default");
+	assert_string_equal(str(out, "space"), "root");
+	cJSON_Delete(out);
+	/* only one */
+	body = J("{'name': 'Second Default', 'type': 'default', "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_CONFLICT, "type");
+	assert_non_null(strstr(err.msg, "GitLab Com"));
+	cJSON_Delete(body);
+	/* it belongs to root */
+	body = J("{'name': 'Other', 'type': 'default', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_INVALID_FIELD, "space");
+	cJSON_Delete(body);
+	/* a space integration may not become a second default */
+	cJSON_Delete(make_prod(m));
+	body = J("{'type': 'default'}");
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-prod", body,
+				    &out, &err),
+	      SH_E_CONFLICT, "type");
+	cJSON_Delete(body);
+	/* after deleting the default, a new one can be made */
+	OK(sh_integrations_delete(m->db, &m->root, "gitlab-com", &err));
+	body = J("{'name': 'Second Default', 'type': 'default', "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	OK(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+}
+
+static void
+test_integration_slug_conflict(void **state)
+{
+	static const char *const names[] = {"GitLab Prod", "gitlab-prod",
+					    "GITLAB  PROD!", "-- GitLab_Prod --"};
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	for (size_t i = 0; i < COUNT(names); i++) {
+		/* in any space: slugs are global */
+		body = J("{'name': '%s', 'space': 'siblingspace', "
+			 "'api_host_url': 'https://gitlab.example.com'}",
+			 names[i]);
+		FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out,
+					     &err),
+		      SH_E_CONFLICT, "name");
+		if (strstr(err.msg, "GitLab Prod") == NULL)
+			fail_msg("%s: the conflict does not name the existing "
+				 "integration: %s", names[i], err.msg);
+		cJSON_Delete(body);
+	}
+}
+
+static void
+test_integration_urls(void **state)
+{
+	static const struct {
+		const char *url;
+		const char *stored;
+	} good[] = {
+		{"https://gitlab.example.com", "https://gitlab.example.com"},
+		{"http://gitlab.local", "http://gitlab.local"},
+		{"http://gitlab.local:8080", "http://gitlab.local:8080"},
+		{"https://example.com/gitlab", "https://example.com/gitlab"},
+		{"https://example.com/gitlab/", "https://example.com/gitlab"},
+		{"https://example.com/", "https://example.com"},
+		{"https://10.0.0.5:8443/a/b", "https://10.0.0.5:8443/a/b"},
+		{"https://[::1]:8443", "https://[::1]:8443"},
+		{"private://pool-1", "private://pool-1"},
+		{"private://eu_west.2", "private://eu_west.2"},
+	};
+	static const char *const bad[] = {
+		"ftp://gitlab.example.com",
+		"https://user:pass@gitlab.example.com",
+		"https://user@gitlab.example.com",
+		"https://",
+		"https:///path",
+		"http://:8080",
+		"https://gitlab.example.com?x=1",
+		"https://gitlab.example.com/path?private_token=x",
+		"https://gitlab.example.com/#frag",
+		"https://gitlab.example.com:99999",
+		"https://gitlab.example.com:0",
+		"https://gitlab.example.com:",
+		"https://gitlab.example.com:80x",
+		"https://gitlab example.com",
+		"https://gitlab.example.com/a b",
+		"gitlab.example.com",
+		"//gitlab.example.com",
+		"HTTPS",
+		"javascript:alert(1)",
+		"file:///etc/passwd",
+		"private://",
+		"private://pool/x",
+		"private://pool name",
+		"",
+	};
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	for (size_t i = 0; i < COUNT(good); i++) {
+		char name[32];
+
+		OK(sh_integrations_check_url(good[i].url, "api_host_url", &err));
+		snprintf(name, sizeof(name), "Good %zu", i);
+		body = J("{'name': '%s', 'space': 'childspace', 'api_host_url': '%s'}",
+			 name, good[i].url);
+		OK(sh_integrations_create(m->db, &m->env, &m->padmin, body, &out, &err));
+		assert_string_equal(str(out, "api_host_url"), good[i].stored);
+		cJSON_Delete(out);
+		cJSON_Delete(body);
+	}
+	for (size_t i = 0; i < COUNT(bad); i++) {
+		FAILS(sh_integrations_check_url(bad[i], "api_host_url", &err),
+		      SH_E_INVALID_FIELD, "api_host_url");
+		body = J("{'name': 'Bad', 'space': 'childspace', 'api_host_url': '%s'}",
+			 bad[i]);
+		sh_err_clear(&err);
+		if (sh_integrations_create(m->db, &m->env, &m->padmin, body, &out,
+					   &err) == 0)
+			fail_msg("%s was accepted as api_host_url", bad[i]);
+		expect_fail(-1, &err, SH_E_INVALID_FIELD, "api_host_url", bad[i],
+			    __LINE__);
+		cJSON_Delete(body);
+		/* the same checks for the URL shown to people */
+		body = J("{'name': 'Bad', 'space': 'childspace', "
+			 "'api_host_url': 'https://gitlab.example.com', "
+			 "'user_facing_host_url': '%s'}",
+			 bad[i]);
+		FAILS(sh_integrations_create(m->db, &m->env, &m->padmin, body, &out,
+					     &err),
+		      SH_E_INVALID_FIELD, "user_facing_host_url");
+		cJSON_Delete(body);
+	}
+	/* people cannot open an agent pool */
+	body = J("{'name': 'Bad', 'space': 'childspace', "
+		 "'api_host_url': 'private://pool-1', "
+		 "'user_facing_host_url': 'private://pool-1'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->padmin, body, &out, &err),
+	      SH_E_INVALID_FIELD, "user_facing_host_url");
+	cJSON_Delete(body);
+	/* and in a patch */
+	body = J("{'api_host_url': 'ftp://x'}");
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "good-0", body, &out,
+				    &err),
+	      SH_E_INVALID_FIELD, "api_host_url");
+	cJSON_Delete(body);
+}
+
+/* Every byte of every file of the instance (database, WAL, spool, ...). */
+static void
+scan_dir_for(const char *dir, const char *needle, const char *what)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		tu_join(path, dir, e->d_name);
+		if (lstat(path, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode)) {
+			scan_dir_for(path, needle, what);
+		} else if (S_ISREG(st.st_mode)) {
+			size_t len = 0;
+			char *data = tu_read_file(path, &len);
+
+			assert_non_null(data);
+			if (tu_mem_contains(data, len, needle)) {
+				free(data);
+				closedir(d);
+				fail_msg("%s appears in the clear in %s", what, path);
+			}
+			free(data);
+		}
+	}
+	closedir(d);
+}
+
+static void
+test_integration_secrets_sealed(void **state)
+{
+	static const char token[] = "glpat-PLAIN-TOKEN-4f2a9c";
+	static const char new_token[] = "glpat-ROTATED-TOKEN-77bd";
+	static const char signing[] = "whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE=";
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out;
+	char secret[256];
+
+	out = make_integration(m, &m->padmin,
+			       "{'name': 'Sealed', 'space': 'parentspace', "
+			       "'api_host_url': 'https://gitlab.example.com', "
+			       "'api_token': 'glpat-PLAIN-TOKEN-4f2a9c', "
+			       "'signing_token': "
+			       "'whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE='}");
+	snprintf(secret, sizeof(secret), "%s", str(out, "webhook_secret"));
+	assert_string_equal(str(out, "token_last4"), "2a9c");
+	cJSON_Delete(out);
+	scan_dir_for(m->dir.path, token, "the API token");
+	scan_dir_for(m->dir.path, token + 6, "the API token without its prefix");
+	scan_dir_for(m->dir.path, signing + 6, "the signing key");
+	scan_dir_for(m->dir.path, secret, "the webhook secret");
+
+	body = J("{'api_token': '%s'}", new_token);
+	OK(sh_integrations_patch(m->db, &m->env, &m->padmin, "sealed", body, &out,
+				 &err));
+	assert_string_equal(str(out, "token_last4"), "77bd");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "signing_token_set")));
+	expect_keys(out, NULL, 0, secret_keys, COUNT(secret_keys));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	scan_dir_for(m->dir.path, new_token, "the new API token");
+	/* also once everything is checkpointed into the main file */
+	sh_instance_db_reset(m->inst);
+	OK(sh_instance_db(m->inst, &m->db, &err));
+	scan_dir_for(m->dir.path, token, "the API token");
+	scan_dir_for(m->dir.path, new_token, "the new API token");
+	scan_dir_for(m->dir.path, secret, "the webhook secret");
+}
+
+static void
+test_integration_last4_shown_not_token(void **state)
+{
+	struct model *m = *state;
+	cJSON *out = make_prod(m);
+	char *text = cJSON_PrintUnformatted(out);
+
+	/* the answer holds the last four characters, never the token */
+	assert_null(strstr(text, "glpat-prod-token"));
+	free(text);
+	cJSON_Delete(out);
+}
+
+static void
+test_integration_patch(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	/* the name is immutable: the endpoint comes from it */
+	body = J("{'name': 'GitLab Production'}");
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
+				    &out, &err),
+	      SH_E_NAME_IMMUTABLE, "name");
+	cJSON_Delete(body);
+	body = J("{'name': 'GitLab Prod', 'description': 'same name'}");
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
+				    &out, &err),
+	      SH_E_NAME_IMMUTABLE, "name");
+	cJSON_Delete(body);
+	/* the refused patch changed nothing */
+	OK(sh_integrations_get(m->db, &m->padmin, "gitlab-prod", &out, &err));
+	assert_string_equal(str(out, "description"), "");
+	cJSON_Delete(out);
+
+	/* anything else */
+	body = J("{'description': 'Production\\nGitLab', 'labels': ['z', 'y'], "
+		 "'user_facing_host_url': 'https://people.example/', "
+		 "'api_token': 'glpat-new-token-9xYz', 'ca_file': '/etc/ssl/ca.pem'}");
+	OK(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
+				 &out, &err));
+	assert_string_equal(str(out, "name"), "GitLab Prod");
+	assert_string_equal(str(out, "description"), "Production\nGitLab");
+	assert_string_equal(str(out, "user_facing_host_url"), "https://people.example");
+	assert_string_equal(str(out, "token_last4"), "9xYz");
+	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(out, "labels"), 0)
+				    ->valuestring,
+			    "y");
+	expect_keys(out, NULL, 0, secret_keys, COUNT(secret_keys));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	/* null clears: the token, the people's URL (back to the API URL) */
+	body = J("{'api_token': null, 'user_facing_host_url': null, "
+		 "'description': null, 'ca_file': null}");
+	OK(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
+				 &out, &err));
+	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(out, "token_set")));
+	assert_true(is_null(out, "token_last4"));
+	assert_string_equal(str(out, "user_facing_host_url"),
+			    "https://gitlab.example.com");
+	assert_string_equal(str(out, "description"), "");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	/* but a required field cannot be cleared */
+	body = J("{'api_host_url': null}");
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
+				    &out, &err),
+	      SH_E_INVALID_FIELD, "api_host_url");
+	cJSON_Delete(body);
+
+	/* rights: a reader may list but not change: 403; the sibling 404 */
+	body = J("{'description': 'x'}");
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->creader, "gitlab-prod", body,
+				    &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->sib, "gitlab-prod", body,
+				    &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->root, "nowhere", body, &out,
+				    &err),
+	      SH_E_NOT_FOUND, NULL);
+	cJSON_Delete(body);
+}
+
+/* Moving an integration away from the stacks that use it: 409. */
+static void
+test_integration_move_breaking_attachment(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_vpc(m));
+	body = J("{'space': 'siblingspace'}");
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-prod", body,
+				    &out, &err),
+	      SH_E_CONFLICT, NULL);
+	assert_non_null(strstr(err.msg, "vpc"));
+	cJSON_Delete(body);
+	OK(sh_integrations_get(m->db, &m->root, "gitlab-prod", &out, &err));
+	assert_string_equal(str(out, "space"), "parentspace");
+	cJSON_Delete(out);
+	/* a move needs admin rights on the new space too */
+	body = J("{'space': 'siblingspace'}");
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
+				    &out, &err),
+	      SH_E_NOT_FOUND, "space");
+	cJSON_Delete(body);
+	/* into the stack's own space is fine */
+	body = J("{'space': 'childspace'}");
+	OK(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
+				 &out, &err));
+	assert_string_equal(str(out, "space"), "childspace");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+}
+
+/* The default made a space integration: stacks elsewhere lose it. */
+static void
+test_integration_default_to_space_breaking_attachment(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	cJSON_Delete(make_default(m));
+	cJSON_Delete(make_stack(m, &m->sib,
+				"{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
+				"'integration': 'gitlab-com', 'namespace': 'g', "
+				"'repository': 'r', 'branch': 'main'}"));
+	body = J("{'type': 'space', 'space': 'parentspace'}");
+	FAILS(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-com", body,
+				    &out, &err),
+	      SH_E_CONFLICT, NULL);
+	assert_non_null(strstr(err.msg, "sib"));
+	cJSON_Delete(body);
+	OK(sh_integrations_get(m->db, &m->stranger, "gitlab-com", &out, &err));
+	assert_string_equal(str(out, "type"), "default");
+	cJSON_Delete(out);
+	/* into the stack's space it works, and it is no default any more */
+	body = J("{'type': 'space', 'space': 'siblingspace'}");
+	OK(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-com", body, &out,
+				 &err));
+	assert_string_equal(str(out, "type"), "space");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	FAILS(sh_integrations_get(m->db, &m->stranger, "gitlab-com", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+}
+
+/* A merge patch: null clears an optional set, as [] would. */
+static void
+test_patch_null_clears_labels(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_stack(m, &m->root,
+				"{'id': 'app', 'name': 'App', 'namespace': 'g', "
+				"'repository': 'r', 'branch': 'main', "
+				"'labels': ['x']}"));
+	body = J("{'labels': null}");
+	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "app", body, &out, &err));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels")), 0);
+	cJSON_Delete(out);
+	OK(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-prod", body, &out,
+				 &err));
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels")), 0);
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+}
+
+static void
+test_integration_details_rights(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_default(m));
+
+	/* the space integration: admins of its space */
+	out = details(m, &m->padmin, "gitlab-prod");
+	assert_true(strlen(str(out, "webhook_secret")) >= 43);
+	cJSON_Delete(out);
+	out = details(m, &m->root, "gitlab-prod");
+	cJSON_Delete(out);
+	FAILS(sh_integrations_details(m->db, &m->env, &m->creader, "gitlab-prod",
+				      &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	assert_null(out);
+	FAILS(sh_integrations_details(m->db, &m->env, &m->sib, "gitlab-prod", &out,
+				      &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_integrations_details(m->db, &m->env, &m->stranger, "gitlab-prod",
+				      &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+
+	/* the default: root admins only, though everybody lists it */
+	out = details(m, &m->root, "gitlab-com");
+	assert_string_equal(str(out, "webhook_url"),
+			    TU_PUBLIC_URL "/webhooks/gitlab/gitlab-com");
+	cJSON_Delete(out);
+	FAILS(sh_integrations_details(m->db, &m->env, &m->padmin, "gitlab-com", &out,
+				      &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_integrations_details(m->db, &m->env, &m->stranger, "gitlab-com",
+				      &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	/* nor may they change, rotate or delete it */
+	FAILS(sh_integrations_rotate_secret(m->db, &m->env, &m->padmin, "gitlab-com",
+					    &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_integrations_delete(m->db, &m->padmin, "gitlab-com", &err),
+	      SH_E_FORBIDDEN, NULL);
+	/* the error never carries a secret */
+	assert_null(strstr(err.msg, "secret"));
+}
+
+static void
+test_integration_summary_hides_secrets(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *out = NULL, *page = NULL, *item;
+	char secret[256];
+
+	out = make_prod(m);
+	snprintf(secret, sizeof(secret), "%s", str(out, "webhook_secret"));
+	cJSON_Delete(out);
+
+	OK(sh_integrations_get(m->db, &m->creader, "gitlab-prod", &out, &err));
+	expect_keys(out, summary_keys, COUNT(summary_keys), summary_only_absent,
+		    COUNT(summary_only_absent));
+	{
+		char *text = cJSON_PrintUnformatted(out);
+
+		assert_null(strstr(text, secret));
+		assert_null(strstr(text, "glpat-prod-token"));
+		free(text);
+	}
+	cJSON_Delete(out);
+	/* admins get the summary from a plain GET too */
+	OK(sh_integrations_get(m->db, &m->padmin, "gitlab-prod", &out, &err));
+	expect_keys(out, summary_keys, COUNT(summary_keys), summary_only_absent,
+		    COUNT(summary_only_absent));
+	cJSON_Delete(out);
+	OK(sh_integrations_list(m->db, &m->root, &first_page, &page, &err));
+	cJSON_ArrayForEach(item, cJSON_GetObjectItem(page, "items"))
+		expect_keys(item, summary_keys, COUNT(summary_keys),
+			    summary_only_absent, COUNT(summary_only_absent));
+	cJSON_Delete(page);
+}
+
+static void
+test_integration_list_visibility(void **state)
+{
+	static const char *const all[] = {"gitlab-com", "gitlab-prod", "child-gl",
+					  "sibling-gl"};
+	static const char *const padmin[] = {"gitlab-com", "gitlab-prod", "child-gl"};
+	static const char *const creader[] = {"gitlab-com", "gitlab-prod",
+					      "child-gl"};
+	static const char *const sib[] = {"gitlab-com", "sibling-gl"};
+	static const char *const stranger[] = {"gitlab-com"};
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *page = NULL, *out = NULL;
+
+	cJSON_Delete(make_default(m));
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_integration(m, &m->padmin,
+				      "{'name': 'Child GL', 'space': 'childspace', "
+				      "'api_host_url': 'https://c.example'}"));
+	cJSON_Delete(make_integration(m, &m->sib,
+				      "{'name': 'Sibling GL', 'space': 'siblingspace', "
+				      "'api_host_url': 'https://s.example'}"));
+
+	OK(sh_integrations_list(m->db, &m->root, &first_page, &page, &err));
+	expect_listed(page, "slug", all, COUNT(all));
+	/* newest first */
+	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(page, "items"), 0),
+				"slug"),
+			    "sibling-gl");
+	cJSON_Delete(page);
+	OK(sh_integrations_list(m->db, &m->padmin, &first_page, &page, &err));
+	expect_listed(page, "slug", padmin, COUNT(padmin));
+	cJSON_Delete(page);
+	OK(sh_integrations_list(m->db, &m->creader, &first_page, &page, &err));
+	expect_listed(page, "slug", creader, COUNT(creader));
+	cJSON_Delete(page);
+	OK(sh_integrations_list(m->db, &m->sib, &first_page, &page, &err));
+	expect_listed(page, "slug", sib, COUNT(sib));
+	cJSON_Delete(page);
+	OK(sh_integrations_list(m->db, &m->stranger, &first_page, &page, &err));
+	expect_listed(page, "slug", stranger, COUNT(stranger));
+	cJSON_Delete(page);
+
+	/* what is not listed is not found */
+	FAILS(sh_integrations_get(m->db, &m->sib, "gitlab-prod", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_integrations_get(m->db, &m->creader, "sibling-gl", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_integrations_get(m->db, &m->stranger, "child-gl", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	OK(sh_integrations_get(m->db, &m->stranger, "gitlab-com", &out, &err));
+	cJSON_Delete(out);
+	OK(sh_integrations_get(m->db, &m->creader, "gitlab-prod", &out, &err));
+	cJSON_Delete(out);
+
+	/* pages of one */
+	{
+		struct sh_page p = {.limit = 1, .after = 0};
+		char cursor[32];
+		int seen = 0;
+
+		for (;;) {
+			OK(sh_integrations_list(m->db, &m->padmin, &p, &page, &err));
+			seen += page_count(page);
+			if (is_null(page, "next")) {
+				cJSON_Delete(page);
+				break;
+			}
+			snprintf(cursor, sizeof(cursor), "%s", str(page, "next"));
+			cJSON_Delete(page);
+			OK(sh_page_parse("1", cursor, &p, &err));
+			assert_true(seen < 10);
+		}
+		assert_int_equal(seen, 3);
+	}
+}
+
+static void
+test_integration_rotate(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *out = NULL;
+	char first[256];
+
+	out = make_prod(m);
+	snprintf(first, sizeof(first), "%s", str(out, "webhook_secret"));
+	cJSON_Delete(out);
+	FAILS(sh_integrations_rotate_secret(m->db, &m->env, &m->creader,
+					    "gitlab-prod", &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_integrations_rotate_secret(m->db, &m->env, &m->sib, "gitlab-prod",
+					    &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	out = details(m, &m->padmin, "gitlab-prod");
+	assert_string_equal(str(out, "webhook_secret"), first);
+	cJSON_Delete(out);
+
+	OK(sh_integrations_rotate_secret(m->db, &m->env, &m->padmin, "gitlab-prod",
+					 &out, &err));
+	assert_string_not_equal(str(out, "webhook_secret"), first);
+	assert_true(strlen(str(out, "webhook_secret")) >= 43);
+	assert_string_equal(str(out, "webhook_url"),
+			    TU_PUBLIC_URL "/webhooks/gitlab/gitlab-prod");
+	cJSON_Delete(out);
+	out = details(m, &m->padmin, "gitlab-prod");
+	assert_string_not_equal(str(out, "webhook_secret"), first);
+	cJSON_Delete(out);
+}
+
+static void
+test_integration_delete_detaches(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *out = NULL, *page = NULL, *body;
+	struct sh_stack_filter detached = {.detached = true};
+	struct sh_stack_filter by_prod = {.integration = "gitlab-prod"};
+	char first_url[256], first_secret[256];
+
+	out = make_prod(m);
+	snprintf(first_url, sizeof(first_url), "%s", str(out, "webhook_url"));
+	snprintf(first_secret, sizeof(first_secret), "%s", str(out, "webhook_secret"));
+	cJSON_Delete(out);
+	cJSON_Delete(make_vpc(m));
+	cJSON_Delete(make_stack(m, &m->root,
+				"{'id': 'dns', 'name': 'DNS', 'space': 'parentspace', "
+				"'namespace': 'g', 'repository': 'dns', "
+				"'branch': 'main'}"));
+
+	OK(sh_stacks_list(m->db, m->prefix, &m->root, &by_prod, &first_page, &page,
+			  &err));
+	assert_int_equal(page_count(page), 1);
+	cJSON_Delete(page);
+	/* the detached filter shows dns only */
+	OK(sh_stacks_list(m->db, m->prefix, &m->root, &detached, &first_page, &page,
+			  &err));
+	assert_int_equal(page_count(page), 1);
+	assert_true(page_has(page, "id", "dns"));
+	cJSON_Delete(page);
+
+	FAILS(sh_integrations_delete(m->db, &m->creader, "gitlab-prod", &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_integrations_delete(m->db, &m->sib, "gitlab-prod", &err),
+	      SH_E_NOT_FOUND, NULL);
+	OK(sh_integrations_delete(m->db, &m->padmin, "gitlab-prod", &err));
+	FAILS(sh_integrations_delete(m->db, &m->padmin, "gitlab-prod", &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_integrations_get(m->db, &m->root, "gitlab-prod", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+
+	/* vpc is detached: integration null, and listed by the filter */
+	out = get_stack(m, &m->creader, "vpc");
+	assert_true(is_null(out, "integration"));
+	cJSON_Delete(out);
+	OK(sh_stacks_list(m->db, m->prefix, &m->root, &detached, &first_page, &page,
+			  &err));
+	assert_int_equal(page_count(page), 2);
+	assert_true(page_has(page, "id", "vpc"));
+	assert_true(page_has(page, "id", "dns"));
+	cJSON_Delete(page);
+
+	/* the same name again: same URL, new secret; vpc stays detached */
+	out = make_prod(m);
+	assert_string_equal(str(out, "webhook_url"), first_url);
+	assert_string_not_equal(str(out, "webhook_secret"), first_secret);
+	cJSON_Delete(out);
+	out = get_stack(m, &m->root, "vpc");
+	assert_true(is_null(out, "integration"));
+	cJSON_Delete(out);
+	OK(sh_stacks_list(m->db, m->prefix, &m->root, &by_prod, &first_page, &page,
+			  &err));
+	assert_int_equal(page_count(page), 0);
+	cJSON_Delete(page);
+	/* and it can be attached again */
+	body = J("{'integration': 'gitlab-prod'}");
+	OK(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err));
+	assert_string_equal(str(out, "integration"), "gitlab-prod");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+}
+
+static void
+test_integration_health(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *out = NULL;
+
+	cJSON_Delete(make_integration(m, &m->padmin,
+				      "{'name': 'Pool GL', 'space': 'parentspace', "
+				      "'api_host_url': 'private://nopool'}"));
+	OK(sh_integrations_health(m->db, &m->env, &m->padmin, "pool-gl", &out, &err));
+	{
+		char *text = cJSON_PrintUnformatted(out);
+
+		/* no token, and an agent pool the config does not name */
+		assert_non_null(strstr(text, "api_token"));
+		assert_non_null(strstr(text, "agent_pool.nopool"));
+		free(text);
+	}
+	cJSON_Delete(out);
+	FAILS(sh_integrations_health(m->db, &m->env, &m->creader, "pool-gl", &out,
+				     &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_integrations_health(m->db, &m->env, &m->sib, "pool-gl", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* stacks */
+
+static void
+test_stack_create(void **state)
+{
+	struct model *m = *state;
+	cJSON *out;
+
+	cJSON_Delete(make_prod(m));
+	out = make_vpc(m);
+	expect_keys(out, stack_keys, COUNT(stack_keys), secret_keys,
+		    COUNT(secret_keys));
+	assert_string_equal(str(out, "id"), "vpc");
+	assert_string_equal(str(out, "name"), "VPC");
+	assert_string_equal(str(out, "kind"), "stack");
+	assert_string_equal(str(out, "space"), "childspace");
+	assert_string_equal(str(out, "integration"), "gitlab-prod");
+	assert_string_equal(str(out, "namespace"), "group-1");
+	assert_string_equal(str(out, "repository"), "project-a");
+	assert_string_equal(str(out, "branch"), "main");
+	assert_string_equal(str(out, "project_root"), "");
+	assert_string_equal(str(out, "environment"), "stackhook/vpc");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels")), 0);
+	cJSON_Delete(out);
+
+	/* id from the name, a module, a subgroup path, root cleaned */
+	out = make_stack(m, &m->root,
+			 "{'name': 'Net Module', 'kind': 'module', "
+			 "'namespace': 'group-1/sub/deeper', 'repository': 'net.tf', "
+			 "'branch': 'release/2', 'project_root': 'modules/net/', "
+			 "'labels': ['b', 'a', 'b'], 'environment': 'prod/net'}");
+	assert_string_equal(str(out, "id"), "net-module");
+	assert_string_equal(str(out, "kind"), "module");
+	assert_string_equal(str(out, "space"), "root");
+	assert_true(is_null(out, "integration"));
+	assert_string_equal(str(out, "project_root"), "modules/net");
+	assert_string_equal(str(out, "environment"), "prod/net");
+	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels")), 2);
+	cJSON_Delete(out);
+}
+
+static void
+test_stack_environment_default(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *out = NULL, *body;
+
+	cJSON_Delete(make_stack(m, &m->root,
+				"{'id': 'app', 'name': 'App', 'namespace': 'g', "
+				"'repository': 'r', 'branch': 'main'}"));
+	OK(sh_stacks_get(m->db, "ci", &m->root, "app", &out, &err));
+	assert_string_equal(str(out, "environment"), "ci/app");
+	cJSON_Delete(out);
+	body = J("{'environment': 'production'}");
+	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "app", body, &out, &err));
+	assert_string_equal(str(out, "environment"), "production");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	/* null goes back to the default */
+	body = J("{'environment': null}");
+	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "app", body, &out, &err));
+	assert_string_equal(str(out, "environment"), "stackhook/app");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+}
+
+static void
+test_stack_integration_rules(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_default(m));
+	cJSON_Delete(make_integration(m, &m->padmin,
+				      "{'name': 'Child GL', 'space': 'childspace', "
+				      "'api_host_url': 'https://c.example'}"));
+
+	/* childspace inherits from parentspace: usable */
+	cJSON_Delete(make_vpc(m));
+
+	/* siblingspace does not inherit: a root admin sees the integration,
+	 * the space cannot use it (422) */
+	body = J("{'name': 'Sib', 'space': 'siblingspace', "
+		 "'integration': 'gitlab-prod', 'namespace': 'g', "
+		 "'repository': 'r', 'branch': 'main'}");
+	FAILS(sh_stacks_create(m->db, m->prefix, &m->root, body, &out, &err),
+	      SH_E_INTEGRATION_NOT_USABLE, "integration");
+	assert_non_null(strstr(err.msg, "siblingspace"));
+	/* its own admin cannot even list it: 404 */
+	FAILS(sh_stacks_create(m->db, m->prefix, &m->sib, body, &out, &err),
+	      SH_E_NOT_FOUND, "integration");
+	cJSON_Delete(body);
+
+	/* an integration of a child space is not usable in its parent */
+	body = J("{'name': 'Up', 'space': 'parentspace', 'integration': 'child-gl', "
+		 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
+	FAILS(sh_stacks_create(m->db, m->prefix, &m->padmin, body, &out, &err),
+	      SH_E_INTEGRATION_NOT_USABLE, "integration");
+	cJSON_Delete(body);
+
+	/* the default is usable everywhere, by everyone who may write */
+	out = make_stack(m, &m->sib,
+			 "{'name': 'Sib', 'space': 'siblingspace', "
+			 "'integration': 'gitlab-com', 'namespace': 'g', "
+			 "'repository': 'r', 'branch': 'main'}");
+	assert_string_equal(str(out, "integration"), "gitlab-com");
+	cJSON_Delete(out);
+	cJSON_Delete(make_stack(m, &m->root,
+				"{'name': 'Top', 'integration': 'gitlab-com', "
+				"'namespace': 'g', 'repository': 'r', "
+				"'branch': 'main'}"));
+
+	/* a reader of the space: 403; an outsider: 404; unknown: 404 */
+	body = J("{'name': 'Read', 'space': 'childspace', 'integration': 'gitlab-prod', "
+		 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
+	FAILS(sh_stacks_create(m->db, m->prefix, &m->creader, body, &out, &err),
+	      SH_E_FORBIDDEN, "space");
+	FAILS(sh_stacks_create(m->db, m->prefix, &m->sib, body, &out, &err),
+	      SH_E_NOT_FOUND, "space");
+	FAILS(sh_stacks_create(m->db, m->prefix, &m->stranger, body, &out, &err),
+	      SH_E_NOT_FOUND, "space");
+	cJSON_Delete(body);
+	body = J("{'name': 'Nope', 'space': 'childspace', 'integration': 'nowhere', "
+		 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
+	FAILS(sh_stacks_create(m->db, m->prefix, &m->root, body, &out, &err),
+	      SH_E_NOT_FOUND, "integration");
+	cJSON_Delete(body);
+	/* nothing was created by the refusals */
+	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "read", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "up", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+}
+
+static void
+test_stack_create_checks(void **state)
+{
+	static const struct {
+		const char *extra; /* fields added to a valid body */
+		enum sh_errcode code;
+		const char *field;
+	} cases[] = {
+		{"'kind': 'job'", SH_E_INVALID_FIELD, "kind"},
+		{"'branch': 'a..b'", SH_E_INVALID_FIELD, "branch"},
+		{"'branch': 'x.lock'", SH_E_INVALID_FIELD, "branch"},
+		{"'namespace': 'group/'", SH_E_INVALID_FIELD, "namespace"},
+		{"'namespace': 'a b'", SH_E_INVALID_FIELD, "namespace"},
+		{"'repository': 'a/b'", SH_E_INVALID_FIELD, "repository"},
+		{"'repository': '..'", SH_E_INVALID_FIELD, "repository"},
+		{"'project_root': '../x'", SH_E_INVALID_FIELD, "project_root"},
+		{"'project_root': '/abs'", SH_E_INVALID_FIELD, "project_root"},
+		{"'environment': ''", SH_E_INVALID_FIELD, "environment"},
+		{"'environment': 'a;b'", SH_E_INVALID_FIELD, "environment"},
+		{"'id': 'Not A Slug'", SH_E_INVALID_FIELD, "id"},
+		{"'labels': [1]", SH_E_INVALID_FIELD, "labels[0]"},
+		{"'integration': 5", SH_E_INVALID_FIELD, "integration"},
+		{"'colour': 'red'", SH_E_UNKNOWN_FIELD, "colour"},
+		{"'space': 'nowhere'", SH_E_NOT_FOUND, "space"},
+	};
+	static const char *const required[] = {"name", "namespace", "repository",
+					       "branch"};
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	for (size_t i = 0; i < COUNT(cases); i++) {
+		cJSON *extra = J("{%s}", cases[i].extra), *item;
+
+		body = J("{'name': 'Chk', 'namespace': 'g', 'repository': 'r', "
+			 "'branch': 'main'}");
+		cJSON_ArrayForEach(item, extra) {
+			cJSON_DeleteItemFromObjectCaseSensitive(body, item->string);
+			cJSON_AddItemToObject(body, item->string,
+					      cJSON_Duplicate(item, true));
+		}
+		cJSON_Delete(extra);
+		FAILS(sh_stacks_create(m->db, m->prefix, &m->root, body, &out, &err),
+		      cases[i].code, cases[i].field);
+		cJSON_Delete(body);
+	}
+	for (size_t i = 0; i < COUNT(required); i++) {
+		body = J("{'name': 'Chk', 'namespace': 'g', 'repository': 'r', "
+			 "'branch': 'main'}");
+		cJSON_DeleteItemFromObject(body, required[i]);
+		FAILS(sh_stacks_create(m->db, m->prefix, &m->root, body, &out, &err),
+		      SH_E_MISSING_FIELD, required[i]);
+		cJSON_Delete(body);
+	}
+	/* ids are unique */
+	body = J("{'id': 'dup', 'name': 'Dup', 'namespace': 'g', 'repository': 'r', "
+		 "'branch': 'main'}");
+	OK(sh_stacks_create(m->db, m->prefix, &m->root, body, &out, &err));
+	cJSON_Delete(out);
+	FAILS(sh_stacks_create(m->db, m->prefix, &m->root, body, &out, &err),
+	      SH_E_CONFLICT, "id");
+	cJSON_Delete(body);
+}
+
+static void
+test_stack_read_rights(void **state)
+{
+	static const char *const creader[] = {"vpc"};
+	static const char *const root[] = {"vpc", "sib", "top"};
+	struct model *m = *state;
+	struct sh_err err;
+	struct sh_stack_filter none = {0}, in_child = {.space = "childspace"};
+	cJSON *out = NULL, *page = NULL;
+
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_vpc(m));
+	cJSON_Delete(make_stack(m, &m->sib,
+				"{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
+				"'namespace': 'g', 'repository': 'r', 'branch': 'main'}"));
+	cJSON_Delete(make_stack(m, &m->root,
+				"{'id': 'top', 'name': 'Top', 'namespace': 'g', "
+				"'repository': 'r', 'branch': 'main'}"));
+
+	out = get_stack(m, &m->creader, "vpc");
+	cJSON_Delete(out);
+	FAILS(sh_stacks_get(m->db, m->prefix, &m->sib, "vpc", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_stacks_get(m->db, m->prefix, &m->stranger, "vpc", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_stacks_get(m->db, m->prefix, &m->padmin, "sib", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "nowhere", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+
+	OK(sh_stacks_list(m->db, m->prefix, &m->creader, &none, &first_page, &page,
+			  &err));
+	expect_listed(page, "id", creader, COUNT(creader));
+	cJSON_Delete(page);
+	OK(sh_stacks_list(m->db, m->prefix, &m->root, &none, &first_page, &page,
+			  &err));
+	expect_listed(page, "id", root, COUNT(root));
+	cJSON_Delete(page);
+	OK(sh_stacks_list(m->db, m->prefix, &m->root, &in_child, &first_page, &page,
+			  &err));
+	expect_listed(page, "id", creader, COUNT(creader));
+	cJSON_Delete(page);
+	OK(sh_stacks_list(m->db, m->prefix, &m->stranger, &none, &first_page, &page,
+			  &err));
+	expect_listed(page, "id", NULL, 0);
+	cJSON_Delete(page);
+}
+
+static void
+test_stack_patch(void **state)
+{
+	static const char *const required[] = {"name", "namespace", "repository",
+					       "branch"};
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_integration(m, &m->sib,
+				      "{'name': 'Sibling GL', 'space': 'siblingspace', "
+				      "'api_host_url': 'https://s.example'}"));
+	cJSON_Delete(make_vpc(m));
+
+	/* required fields stay non-null */
+	for (size_t i = 0; i < COUNT(required); i++) {
+		body = J("{'%s': null}", required[i]);
+		FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out,
+				      &err),
+		      SH_E_INVALID_FIELD, required[i]);
+		cJSON_Delete(body);
+	}
+	body = J("{'id': 'other'}");
+	FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err),
+	      SH_E_NAME_IMMUTABLE, "id");
+	cJSON_Delete(body);
+	body = J("{'branch': 'a..b'}");
+	FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err),
+	      SH_E_INVALID_FIELD, "branch");
+	cJSON_Delete(body);
+	out = get_stack(m, &m->root, "vpc");
+	assert_string_equal(str(out, "name"), "VPC");
+	assert_string_equal(str(out, "branch"), "main");
+	cJSON_Delete(out);
+
+	/* a merge patch of the rest */
+	body = J("{'name': 'VPC 2', 'branch': 'develop', 'project_root': 'infra/vpc/', "
+		 "'labels': ['net'], 'namespace': 'Group-2', 'repository': 'Proj'}");
+	OK(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err));
+	assert_string_equal(str(out, "id"), "vpc");
+	assert_string_equal(str(out, "name"), "VPC 2");
+	assert_string_equal(str(out, "branch"), "develop");
+	assert_string_equal(str(out, "project_root"), "infra/vpc");
+	assert_string_equal(str(out, "namespace"), "Group-2");
+	assert_string_equal(str(out, "repository"), "Proj");
+	assert_string_equal(str(out, "integration"), "gitlab-prod");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	body = J("{'project_root': null}");
+	OK(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err));
+	assert_string_equal(str(out, "project_root"), "");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+
+	/* rights */
+	body = J("{'name': 'Nope'}");
+	FAILS(sh_stacks_patch(m->db, m->prefix, &m->creader, "vpc", body, &out, &err),
+	      SH_E_FORBIDDEN, NULL);
+	FAILS(sh_stacks_patch(m->db, m->prefix, &m->sib, "vpc", body, &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	cJSON_Delete(body);
+
+	/* attaching what the actor cannot list: 404, and moving a stack where
+	 * its integration is not usable: 422 */
+	body = J("{'integration': 'sibling-gl'}");
+	FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err),
+	      SH_E_NOT_FOUND, "integration");
+	FAILS(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err),
+	      SH_E_INTEGRATION_NOT_USABLE, "integration");
+	cJSON_Delete(body);
+	body = J("{'space': 'siblingspace'}");
+	FAILS(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err),
+	      SH_E_INTEGRATION_NOT_USABLE, "integration");
+	FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err),
+	      SH_E_NOT_FOUND, "space");
+	cJSON_Delete(body);
+	/* with a usable integration in the same patch, the move works */
+	body = J("{'space': 'siblingspace', 'integration': 'sibling-gl'}");
+	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err));
+	assert_string_equal(str(out, "space"), "siblingspace");
+	assert_string_equal(str(out, "integration"), "sibling-gl");
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+	/* detach */
+	body = J("{'integration': null}");
+	OK(sh_stacks_patch(m->db, m->prefix, &m->sib, "vpc", body, &out, &err));
+	assert_true(is_null(out, "integration"));
+	cJSON_Delete(out);
+	cJSON_Delete(body);
+}
+
+static void
+test_stack_delete(void **state)
+{
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *out = NULL;
+
+	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make_vpc(m));
+	FAILS(sh_stacks_delete(m->db, &m->creader, "vpc", &err), SH_E_FORBIDDEN,
+	      NULL);
+	FAILS(sh_stacks_delete(m->db, &m->sib, "vpc", &err), SH_E_NOT_FOUND, NULL);
+	OK(sh_stacks_delete(m->db, &m->padmin, "vpc", &err));
+	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "vpc", &out, &err),
+	      SH_E_NOT_FOUND, NULL);
+	FAILS(sh_stacks_delete(m->db, &m->padmin, "vpc", &err), SH_E_NOT_FOUND, NULL);
+	/* the space is empty of stacks now */
+	OK(sh_spaces_delete(m->db, &m->padmin, "childspace", &err));
+}
+
+/* ------------------------------------------------------------------ */
+/* authz on the snapshot */
+
+static void
+test_authz_roles(void **state)
+{
+	struct model *m = *state;
+	struct sh_authz *az = NULL;
+	struct sh_err err;
+	const char *why;
+
+	OK(sh_authz_load(m->db, m->padmin.user_id, &az, &err));
+	assert_int_equal(sh_authz_role(az, "parentspace"), SH_ROLE_ADMIN);
+	assert_int_equal(sh_authz_role(az, "childspace"), SH_ROLE_ADMIN);
+	assert_int_equal(sh_authz_role(az, "siblingspace"), SH_ROLE_NONE);
+	assert_int_equal(sh_authz_role(az, "root"), SH_ROLE_NONE);
+	assert_int_equal(sh_authz_role(az, "nowhere"), SH_ROLE_NONE);
+	assert_false(sh_authz_is_root_admin(az));
+	assert_true(sh_authz_within(az, "childspace", "parentspace"));
+	assert_true(sh_authz_within(az, "childspace", "childspace"));
+	assert_false(sh_authz_within(az, "parentspace", "childspace"));
+	assert_string_equal(sh_authz_parent(az, "childspace"), "parentspace");
+	assert_null(sh_authz_parent(az, "root"));
+	assert_true(sh_authz_can_use(az, false, "parentspace", "childspace", NULL));
+	assert_true(sh_authz_can_use(az, false, "childspace", "childspace", NULL));
+	assert_false(sh_authz_can_use(az, false, "parentspace", "siblingspace", &why));
+	assert_string_equal(why, "siblingspace");
+	assert_false(sh_authz_can_use(az, false, "childspace", "parentspace", &why));
+	assert_non_null(why);
+	assert_true(sh_authz_can_use(az, true, "root", "siblingspace", NULL));
+	assert_true(sh_authz_may_admin_integration(az, false, "childspace"));
+	assert_false(sh_authz_may_admin_integration(az, true, "root"));
+	assert_true(sh_authz_may_list_integration(az, true, "root"));
+	assert_false(sh_authz_may_list_integration(az, false, "siblingspace"));
+	sh_authz_free(az);
+
+	OK(sh_authz_load(m->db, m->creader.user_id, &az, &err));
+	assert_int_equal(sh_authz_role(az, "childspace"), SH_ROLE_READ);
+	assert_int_equal(sh_authz_role(az, "parentspace"), SH_ROLE_NONE);
+	/* a reader of a space that can use it lists it, not administers it */
+	assert_true(sh_authz_may_list_integration(az, false, "parentspace"));
+	assert_false(sh_authz_may_admin_integration(az, false, "parentspace"));
+	/* a space integration of root reaches childspace through the chain */
+	assert_true(sh_authz_may_list_integration(az, false, "root"));
+	assert_false(sh_authz_may_list_integration(az, false, "siblingspace"));
+	sh_authz_free(az);
+
+	OK(sh_authz_load(m->db, m->root.user_id, &az, &err));
+	assert_true(sh_authz_is_root_admin(az));
+	assert_int_equal(sh_authz_role(az, "siblingspace"), SH_ROLE_ADMIN);
+	assert_true(sh_authz_may_admin_integration(az, true, "root"));
+	sh_authz_free(az);
+
+	/* a role granted higher up and lower down: the highest counts */
+	OK(sh_db_begin(m->db, &err));
+	OK(sh_authz_grant(m->db, "parentspace", m->creader.user_id, SH_ROLE_WRITE,
+			  &err));
+	OK(sh_db_commit(m->db, &err));
+	OK(sh_authz_load(m->db, m->creader.user_id, &az, &err));
+	assert_int_equal(sh_authz_role(az, "childspace"), SH_ROLE_WRITE);
+	assert_int_equal(sh_authz_role(az, "siblingspace"), SH_ROLE_NONE);
+	sh_authz_free(az);
+}
+
+int
+main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, model_setup, model_teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_space_read_rights),
+		T(test_space_shape),
+		T(test_space_list_visibility),
+		T(test_space_list_pages),
+		T(test_space_create_rights),
+		T(test_space_create_checks),
+		T(test_space_patch_rights),
+		T(test_space_move),
+		T(test_space_inherit_changes_roles),
+		T(test_space_delete),
+		T(test_space_delete_lists_stacks_and_integrations),
+		T(test_space_delete_after_its_integration_was_deleted),
+		T(test_space_change_breaking_attachment),
+		T(test_space_move_with_its_stacks),
+		T(test_space_members),
+		T(test_integration_create),
+		T(test_integration_create_rights),
+		T(test_integration_default),
+		T(test_integration_slug_conflict),
+		T(test_integration_urls),
+		T(test_integration_secrets_sealed),
+		T(test_integration_last4_shown_not_token),
+		T(test_integration_patch),
+		T(test_integration_move_breaking_attachment),
+		T(test_integration_default_to_space_breaking_attachment),
+		T(test_patch_null_clears_labels),
+		T(test_integration_details_rights),
+		T(test_integration_summary_hides_secrets),
+		T(test_integration_list_visibility),
+		T(test_integration_rotate),
+		T(test_integration_delete_detaches),
+		T(test_integration_health),
+		T(test_stack_create),
+		T(test_stack_environment_default),
+		T(test_stack_integration_rules),
+		T(test_stack_create_checks),
+		T(test_stack_read_rights),
+		T(test_stack_patch),
+		T(test_stack_delete),
+		T(test_authz_roles),
+	};
+#undef T
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
