@@ -1045,11 +1045,6 @@ test_integration_create_rights(void **state)
 	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
 	      SH_E_INVALID_FIELD, "ca_file");
 	cJSON_Delete(body);
-	body = J("{'name': 'X', 'space': 'childspace', 'signing_token': 'abc', "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_INVALID_FIELD, "signing_token");
-	cJSON_Delete(body);
 	/* a name of more than 64 characters */
 	body = J("{'name': '%065d', 'space': 'childspace', "
 		 "'api_host_url': 'https://gitlab.example.com'}", 0);
@@ -1455,6 +1450,45 @@ test_integration_default_to_space_breaking_attachment(void **state)
 	      SH_E_NOT_FOUND, NULL);
 }
 
+/* GitLab's signing tokens are "whsec_" and base64 of at least 16 bytes;
+ * shorter and malformed ones are refused (and read within their bounds:
+ * run this under valgrind or ASan). */
+static void
+test_integration_short_signing_token_refused(void **state)
+{
+	static const char *const bad[] = {
+		"", "a", "abc", "whsec", "whsec_", "whsec_abc", "whsec_QUJD",
+		"xxxxx_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE=",
+		"whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE",
+	};
+	struct model *m = *state;
+	struct sh_err err;
+	cJSON *body, *out = NULL;
+
+	for (size_t i = 0; i < COUNT(bad); i++) {
+		body = J("{'name': 'X', 'space': 'childspace', 'signing_token': '%s', "
+			 "'api_host_url': 'https://gitlab.example.com'}",
+			 bad[i]);
+		sh_err_clear(&err);
+		if (sh_integrations_create(m->db, &m->env, &m->root, body, &out,
+					   &err) == 0) {
+			cJSON_Delete(out);
+			cJSON_Delete(body);
+			fail_msg("signing_token \"%s\" was accepted", bad[i]);
+		}
+		cJSON_Delete(body);
+		expect_fail(-1, &err, SH_E_INVALID_FIELD, "signing_token", bad[i],
+			    __LINE__);
+	}
+	out = make_integration(m, &m->root,
+			       "{'name': 'Signed', 'space': 'childspace', "
+			       "'api_host_url': 'https://gitlab.example.com', "
+			       "'signing_token': "
+			       "'whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE='}");
+	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "signing_token_set")));
+	cJSON_Delete(out);
+}
+
 /* A merge patch: null clears an optional set, as [] would. */
 static void
 test_patch_null_clears_labels(void **state)
@@ -1468,15 +1502,32 @@ test_patch_null_clears_labels(void **state)
 				"{'id': 'app', 'name': 'App', 'namespace': 'g', "
 				"'repository': 'r', 'branch': 'main', "
 				"'labels': ['x']}"));
+	int rc_stack, rc_integration, n_stack = -1, n_integration = -1;
+	struct sh_err err_stack, err_integration;
+
+	/* both calls run before any assertion, so a failure leaks nothing */
 	body = J("{'labels': null}");
-	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "app", body, &out, &err));
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels")), 0);
+	sh_err_clear(&err_stack);
+	rc_stack = sh_stacks_patch(m->db, m->prefix, &m->root, "app", body, &out,
+				   &err_stack);
+	if (out != NULL)
+		n_stack = cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels"));
 	cJSON_Delete(out);
-	OK(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-prod", body, &out,
-				 &err));
-	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels")), 0);
+	out = NULL;
+	sh_err_clear(&err_integration);
+	rc_integration = sh_integrations_patch(m->db, &m->env, &m->root,
+					       "gitlab-prod", body, &out,
+					       &err_integration);
+	if (out != NULL)
+		n_integration = cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels"));
 	cJSON_Delete(out);
 	cJSON_Delete(body);
+	expect_ok(rc_stack, &err_stack, "stack PATCH {\"labels\": null}", __LINE__);
+	assert_int_equal(n_stack, 0);
+	expect_ok(rc_integration, &err_integration,
+		  "integration PATCH {\"labels\": null}", __LINE__);
+	assert_int_equal(n_integration, 0);
+	(void)err;
 }
 
 static void
@@ -2227,6 +2278,7 @@ main(void)
 		T(test_integration_patch),
 		T(test_integration_move_breaking_attachment),
 		T(test_integration_default_to_space_breaking_attachment),
+		T(test_integration_short_signing_token_refused),
 		T(test_patch_null_clears_labels),
 		T(test_integration_details_rights),
 		T(test_integration_summary_hides_secrets),

@@ -304,12 +304,18 @@ test_escaped_nul_refused(void **state)
 			expect_err(&err, SH_E_INVALID_JSON, NULL);
 			continue;
 		}
-		if (sh_json_check(obj, fields, COUNT(fields), SH_JSON_CREATE, &err) == 0)
+		if (sh_json_check(obj, fields, COUNT(fields), SH_JSON_CREATE, &err) == 0) {
+			char seen[128];
+
+			snprintf(seen, sizeof(seen), "%s",
+				 sh_json_str(obj, i == 0 ? "name" : "text"));
+			cJSON_Delete(obj);
 			fail_msg("%s: a string with an escaped NUL passed both the "
 				 "parser and the field check (it reads as \"%s\")",
-				 texts[i], sh_json_str(obj, i == 0 ? "name" : "text"));
-		expect_err(&err, SH_E_INVALID_FIELD, i == 0 ? "name" : "text");
+				 texts[i], seen);
+		}
 		cJSON_Delete(obj);
+		expect_err(&err, SH_E_INVALID_FIELD, i == 0 ? "name" : "text");
 	}
 }
 
