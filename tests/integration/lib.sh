@@ -551,3 +551,56 @@ show_log() {
 	[ -s "$1" ] && diag "--- $1" "$(tail -n 20 "$1")"
 	return 0
 }
+
+# -------------------------------------------------------------- nginx ----
+
+# nginx_conf DIR PORT SOCKET [WORKERS] [CONNECTIONS]: DIR/nginx.conf, a
+# minimal nginx config of its own listening on 127.0.0.1:PORT whose server
+# block includes the repository's nginx/stackhook.conf with only the socket
+# substituted (copied to DIR/stackhook.conf).  1 when the snippet does not
+# use the default socket or no fastcgi_params is found.
+nginx_conf() {
+	local dir=$1 port=$2 sock=$3 workers=${4:-1} conns=${5:-64} conf_dir
+	mkdir -p "$dir"
+	sed "s#unix:/run/stackhook/stackhook.sock#unix:$sock#g" \
+		"$top_srcdir/nginx/stackhook.conf" >"$dir/stackhook.conf"
+	grep -q "unix:$sock" "$dir/stackhook.conf" || return 1
+	# The snippet includes fastcgi_params relative to nginx's config directory.
+	conf_dir=$(nginx -V 2>&1 | sed -n 's/.*--conf-path=\([^ ]*\)\/[^/ ]*.*/\1/p')
+	cp "${conf_dir:-/etc/nginx}/fastcgi_params" "$dir/" 2>/dev/null ||
+		cp /etc/nginx/fastcgi_params "$dir/" 2>/dev/null || return 1
+	{
+		[ -n "$RUN_USER" ] && echo "user $RUN_USER $RUN_GROUP;"
+		cat <<NGINX
+worker_processes $workers;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log info;
+events { worker_connections $conns; }
+http {
+    access_log $dir/access.log;
+    client_body_temp_path $dir/client_body;
+    fastcgi_temp_path $dir/fastcgi;
+    proxy_temp_path $dir/proxy;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    default_type application/octet-stream;
+    server {
+        listen 127.0.0.1:$port;
+        server_name localhost;
+        include $dir/stackhook.conf;
+    }
+}
+NGINX
+	} >"$dir/nginx.conf"
+}
+
+# nginx_start DIR URL: starts nginx (foreground, tracked for the cleanup) on
+# DIR/nginx.conf; 0 once URL answers.  NGINX_PID is its pid.
+nginx_start() {
+	local dir=$1 url=$2
+	nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" >"$dir/stdout" 2>&1 &
+	NGINX_PID=$!
+	track_pid "$NGINX_PID"
+	wait_http "$url" 10
+}
