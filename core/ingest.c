@@ -10,6 +10,7 @@
 #include "stackhook/crypto.h"
 #include "stackhook/ingest.h"
 #include "stackhook/log.h"
+#include "stackhook/metrics.h"
 #include "stackhook/slug.h"
 #include "stackhook/spool.h"
 #include "stackhook/timeutil.h"
@@ -342,6 +343,7 @@ commit_one(struct sh_db *db, const struct sh_ingest_env *env, int64_t now,
 	};
 	struct sh_decision *decisions = NULL;
 	struct target *targets = NULL;
+	char counter[32];
 	size_t n = 0, runs = 0;
 	int64_t seen;
 	int rc = -1;
@@ -389,7 +391,10 @@ commit_one(struct sh_db *db, const struct sh_ingest_env *env, int64_t now,
 	}
 	rec.outcome = d->outcome;
 	rec.reason = d->reason[0] ? d->reason : NULL;
+	snprintf(counter, sizeof(counter), "deliveries_%s",
+		 sh_delivery_outcome_name(d->outcome));
 	if (sh_deliveries_insert(db, &rec, &d->id, err) < 0 ||
+	    sh_metrics_add(db, counter, 1, err) < 0 ||
 	    (runs > 0 && make_runs(db, env, d, decisions, targets, n, spool, err) < 0))
 		goto out;
 	if (rec.suspected_duplicate_hook)

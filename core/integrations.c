@@ -11,6 +11,8 @@
 #include "stackhook/audit.h"
 #include "stackhook/crypto.h"
 #include "stackhook/integrations.h"
+#include "stackhook/metrics.h"
+#include "stackhook/spool.h"
 #include "stackhook/spaces.h"
 #include "stackhook/timeutil.h"
 
@@ -916,6 +918,108 @@ add_local_problems(cJSON *problems, struct sh_stmt *st,
 	}
 }
 
+/* The last delivery this integration received. */
+static void
+add_last_delivery(struct sh_db *db, cJSON *o, int64_t id)
+{
+	static const char sql[] =
+		"SELECT id, received_at, kind, outcome, reason FROM deliveries "
+		"WHERE integration_id = $1 ORDER BY id DESC LIMIT 1";
+	struct sh_stmt *st;
+	cJSON *d;
+	char text[24];
+
+	if (sh_db_query(db, sql, &st, NULL, "i", id) != 1) {
+		cJSON_AddNullToObject(o, "last_delivery");
+		return;
+	}
+	d = cJSON_AddObjectToObject(o, "last_delivery");
+	snprintf(text, sizeof(text), "%lld", (long long)sh_stmt_int(st, 0));
+	cJSON_AddStringToObject(d, "id", text);
+	sh_json_add_time(d, "received_at", sh_stmt_int(st, 1));
+	cJSON_AddStringToObject(d, "kind", sh_stmt_text(st, 2));
+	cJSON_AddStringToObject(d, "outcome", sh_stmt_text(st, 3));
+	if (sh_stmt_is_null(st, 4))
+		cJSON_AddNullToObject(d, "reason");
+	else
+		cJSON_AddStringToObject(d, "reason", sh_stmt_text(st, 4));
+	sh_stmt_release(st);
+}
+
+/* Projects whose deliveries arrived twice under different keys. */
+static void
+add_duplicate_hooks(struct sh_db *db, cJSON *o, int64_t id)
+{
+	static const char sql[] =
+		"SELECT project_path, count(*), max(received_at) FROM deliveries "
+		"WHERE integration_id = $1 AND suspected_duplicate_hook = 1 "
+		"GROUP BY project_path ORDER BY project_path";
+	cJSON *list = cJSON_AddArrayToObject(o, "suspected_duplicate_hooks");
+	struct sh_stmt *st;
+
+	if (sh_db_prepare(db, sql, &st, NULL) < 0)
+		return;
+	sh_stmt_bind_int(st, 1, id);
+	while (sh_stmt_step(st, NULL) == 1) {
+		cJSON *item = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(item, "project", sh_stmt_text(st, 0));
+		cJSON_AddNumberToObject(item, "deliveries", (double)sh_stmt_int(st, 1));
+		sh_json_add_time(item, "last_seen", sh_stmt_int(st, 2));
+		cJSON_AddStringToObject(item, "fix",
+					"in the project's Settings > Webhooks, keep "
+					"one webhook to this integration's URL");
+		cJSON_AddItemToArray(list, item);
+	}
+	sh_stmt_release(st);
+}
+
+/* What the reporter met, by kind of trouble. */
+static void
+add_reporter_errors(struct sh_db *db, cJSON *o, int64_t id)
+{
+	static const char sql[] =
+		"SELECT kind, count, last_at, last_message FROM report_problems "
+		"WHERE integration_id = $1";
+	static const char *const kinds[] = {"credentials", "unreachable", "rejected"};
+	cJSON *errors = cJSON_AddObjectToObject(o, "reporter_errors");
+	struct sh_stmt *st;
+
+	for (size_t i = 0; i < 3; i++)
+		cJSON_AddNullToObject(errors, kinds[i]);
+	if (sh_db_prepare(db, sql, &st, NULL) < 0)
+		return;
+	sh_stmt_bind_int(st, 1, id);
+	while (sh_stmt_step(st, NULL) == 1) {
+		cJSON *k = cJSON_CreateObject();
+
+		cJSON_AddNumberToObject(k, "count", (double)sh_stmt_int(st, 1));
+		sh_json_add_time(k, "last_at", sh_stmt_int(st, 2));
+		cJSON_AddStringToObject(k, "last_message", sh_stmt_text(st, 3) ?
+								   sh_stmt_text(st, 3) : "");
+		cJSON_ReplaceItemInObjectCaseSensitive(errors, sh_stmt_text(st, 0), k);
+	}
+	sh_stmt_release(st);
+}
+
+static void
+add_waiting_reports(cJSON *o, const struct sh_config *cfg, int64_t id)
+{
+	struct sh_spool_stats stats;
+	cJSON *w = cJSON_AddObjectToObject(o, "reports");
+
+	if (sh_spool_stats(cfg->spool, id, &stats, NULL) < 0)
+		return;
+	cJSON_AddNumberToObject(w, "waiting", (double)(stats.entries[1] + stats.entries[2]));
+	cJSON_AddNumberToObject(w, "deferred", (double)stats.entries[2]);
+	cJSON_AddNumberToObject(w, "failed", (double)stats.entries[3]);
+	if (stats.oldest > 0)
+		cJSON_AddNumberToObject(w, "oldest_waiting_seconds",
+					(double)(sh_time_now() - stats.oldest));
+	else
+		cJSON_AddNullToObject(w, "oldest_waiting_seconds");
+}
+
 int
 sh_integrations_health(struct sh_db *db, const struct sh_integration_env *env,
 		       const struct sh_actor *actor, const char *slug,
@@ -926,6 +1030,7 @@ sh_integrations_health(struct sh_db *db, const struct sh_integration_env *env,
 	struct sh_integration_ref ref;
 	struct sh_authz *az = NULL;
 	struct sh_stmt *st = NULL, *count = NULL;
+	char refusals[48];
 	cJSON *o;
 	int rc = -1;
 
@@ -938,6 +1043,17 @@ sh_integrations_health(struct sh_db *db, const struct sh_integration_env *env,
 	cJSON_AddStringToObject(o, "integration", slug);
 	cJSON_AddNumberToObject(o, "stacks", (double)sh_stmt_int(count, 0));
 	add_local_problems(cJSON_AddArrayToObject(o, "problems"), st, env);
+	sh_stmt_release(count);
+	count = NULL;
+	sh_stmt_release(st);
+	st = NULL;
+	add_last_delivery(db, o, ref.id);
+	add_duplicate_hooks(db, o, ref.id);
+	snprintf(refusals, sizeof(refusals), "storage_refusals:%lld", (long long)ref.id);
+	cJSON_AddNumberToObject(o, "storage_refusals",
+				(double)sh_metrics_get(db, refusals));
+	add_reporter_errors(db, o, ref.id);
+	add_waiting_reports(o, env->cfg, ref.id);
 	*out = o;
 	rc = 0;
 out:

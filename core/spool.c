@@ -1,7 +1,9 @@
 #include "config.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <limits.h>
 #include <stdatomic.h>
@@ -201,4 +203,81 @@ sh_spool_batch_abort(struct sh_spool_batch *batch)
 	snprintf(path, sizeof(path), "%s/tmp/%s", batch->spool, batch->name);
 	unlink(path);
 	batch->written = false;
+}
+
+/* Counts the entries (lines) of one file -- of one integration when
+ * integration > 0 -- and notes the oldest "created" among them. */
+static long
+count_entries(int dirfd, const char *name, int64_t integration, int64_t *oldest)
+{
+	char needle[48];
+	char *line = NULL;
+	size_t cap = 0;
+	long n = 0;
+	FILE *f;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	*oldest = 0;
+	if (fd < 0)
+		return 0;
+	f = fdopen(fd, "r");
+	if (f == NULL) {
+		close(fd);
+		return 0;
+	}
+	snprintf(needle, sizeof(needle), "\"integration\":%lld,",
+		 (long long)integration);
+	while (getline(&line, &cap, f) > 0) {
+		const char *created = strstr(line, "\"created\":");
+		int64_t t = created ? atoll(created + 10) : 0;
+
+		if (integration > 0 && strstr(line, needle) == NULL)
+			continue;
+		n++;
+		if (t > 0 && (*oldest == 0 || t < *oldest))
+			*oldest = t;
+	}
+	free(line);
+	fclose(f);
+	return n;
+}
+
+int
+sh_spool_stats(const char *spool, int64_t integration, struct sh_spool_stats *out,
+	       struct sh_err *err)
+{
+	char path[PATH_MAX];
+
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; i < SH_SPOOL_DIR_COUNT; i++) {
+		struct dirent *de;
+		DIR *d;
+
+		if (spool_path(path, spool, sh_spool_dirs[i], err) < 0)
+			return -1;
+		d = opendir(path);
+		if (d == NULL)
+			return sh_err_errno(err, SH_E_STORAGE, errno, "cannot read %s", path);
+		while ((de = readdir(d)) != NULL) {
+			struct stat st;
+			int64_t oldest;
+			long n;
+
+			if (de->d_name[0] == '.' ||
+			    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISREG(st.st_mode))
+				continue;
+			n = count_entries(dirfd(d), de->d_name, integration, &oldest);
+			if (n == 0 && integration > 0)
+				continue;
+			out->files[i]++;
+			out->entries[i] += n;
+			/* Waiting means new/ or deferred/ (indexes 1 and 2). */
+			if ((i == 1 || i == 2) && oldest > 0 &&
+			    (out->oldest == 0 || oldest < out->oldest))
+				out->oldest = oldest;
+		}
+		closedir(d);
+	}
+	return 0;
 }

@@ -11,6 +11,7 @@
 
 static const struct sh_route routes[] = {
 	{"GET", "/healthz", sh_route_healthz, 0},
+	{"GET", "/metrics", sh_route_metrics, SH_ROUTE_DB},
 	{"POST", "/webhooks/gitlab/{}", sh_route_webhook, SH_ROUTE_DB},
 	{"GET", "/api/v1/whoami", sh_route_whoami, API},
 

@@ -71,6 +71,7 @@ int sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page);
 
 /* Handlers, one file per family. */
 void sh_route_healthz(struct sh_route_ctx *ctx);
+void sh_route_metrics(struct sh_route_ctx *ctx);
 void sh_route_whoami(struct sh_route_ctx *ctx);
 
 void sh_route_spaces_list(struct sh_route_ctx *ctx);

@@ -4,6 +4,9 @@
 #include "router.h"
 #include "stackhook/ingest.h"
 #include "stackhook/log.h"
+#include "stackhook/metrics.h"
+
+#include <stdio.h>
 
 #define STORAGE_RETRY_AFTER "30"
 
@@ -14,7 +17,22 @@ refuse(struct sh_route_ctx *ctx, const struct sh_webhook_request *wr,
 {
 	sh_log(LOG_INFO, "webhook: %.64s: refused (%s): %s", wr->slug,
 	       sh_err_code_name(err->code), err->msg);
+	sh_metrics_add(ctx->db, "deliveries_refused", 1, NULL);
 	sh_http_error(ctx->resp, err);
+}
+
+/* Best effort: the database may be what refused the write. */
+static void
+count_storage_refusal(struct sh_route_ctx *ctx, const struct sh_delivery *d)
+{
+	char name[48];
+
+	if (sh_metrics_add(ctx->db, "storage_refusals", 1, NULL) == 0 &&
+	    d->secrets.ref.id > 0) {
+		snprintf(name, sizeof(name), "storage_refusals:%lld",
+			 (long long)d->secrets.ref.id);
+		sh_metrics_add(ctx->db, name, 1, NULL);
+	}
 }
 
 void
@@ -60,6 +78,7 @@ sh_route_webhook(struct sh_route_ctx *ctx)
 		       "webhook: %s: delivery %s not stored, resend it from GitLab's "
 		       "recent events: %s", wr.slug,
 		       wr.idempotency_key ? wr.idempotency_key : d.key, err.msg);
+		count_storage_refusal(ctx, &d);
 		if (err.code == SH_E_STORAGE)
 			sh_instance_db_reset(ctx->inst);
 		sh_http_header(ctx->resp, "Retry-After", STORAGE_RETRY_AFTER);

@@ -7,11 +7,14 @@
 #define STACKHOOK_SPOOL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
 #include "stackhook/buf.h"
 #include "stackhook/err.h"
+
+#define SH_SPOOL_DIR_COUNT 4 /* tmp, new, deferred, failed */
 
 /* Creates the spool directory and its subdirectories (mode 0700) where
  * missing.  *created (may be NULL) tells whether anything was made.
@@ -75,8 +78,21 @@ void sh_spool_batch_release(struct sh_spool_batch *batch);
  */
 int sh_spool_lock(const char *spool, int *fd, struct sh_err *err);
 
+/* How much waits in the spool. */
+struct sh_spool_stats {
+	long entries[SH_SPOOL_DIR_COUNT]; /* per sh_spool_dirs[] */
+	long files[SH_SPOOL_DIR_COUNT];
+	int64_t oldest;                   /* creation time of the oldest entry
+					   * waiting in new/ or deferred/, 0 when
+					   * none */
+};
+
+/* Counts entries (lines) and files in each subdirectory.  Entries of one
+ * integration only when integration > 0.  Returns 0 or -1 (err set). */
+int sh_spool_stats(const char *spool, int64_t integration,
+		   struct sh_spool_stats *out, struct sh_err *err);
+
 /* The subdirectories, in the order sh_spool_prepare() makes them. */
 extern const char *const sh_spool_dirs[];
-#define SH_SPOOL_DIR_COUNT 4
 
 #endif
