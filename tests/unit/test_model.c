@@ -181,6 +181,25 @@ expect_listed(const cJSON *page, const char *key, const char *const *values,
 	}
 }
 
+/* The number of audit records matching actor, action and object type. */
+static int64_t
+audit_count(struct sh_db *db, const char *actor, const char *action,
+	    const char *object_type)
+{
+	static const char sql[] =
+		"SELECT count(*) FROM audit WHERE actor = $1 AND action = $2 "
+		"AND object_type = $3 AND address = '192.0.2.1'";
+	struct sh_stmt *st;
+	struct sh_err err;
+	int64_t n;
+
+	if (sh_db_query(db, sql, &st, &err, "ttt", actor, action, object_type) != 1)
+		fail_msg("audit query: %s", err.msg);
+	n = sh_stmt_int(st, 0);
+	sh_stmt_release(st);
+	return n;
+}
+
 static const struct sh_page first_page = {.limit = SH_PAGE_DEFAULT, .after = 0};
 
 static void
@@ -1045,6 +1064,12 @@ test_integration_create_rights(void **state)
 	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
 	      SH_E_INVALID_FIELD, "ca_file");
 	cJSON_Delete(body);
+	/* a name is one line of printable characters */
+	body = J("{'name': 'GitLab\\nProd', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.example.com'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
+	      SH_E_INVALID_FIELD, "name");
+	cJSON_Delete(body);
 	/* a name of more than 64 characters */
 	body = J("{'name': '%065d', 'space': 'childspace', "
 		 "'api_host_url': 'https://gitlab.example.com'}", 0);
@@ -1393,15 +1418,20 @@ test_integration_move_breaking_attachment(void **state)
 
 	cJSON_Delete(make_prod(m));
 	cJSON_Delete(make_vpc(m));
-	body = J("{'space': 'siblingspace'}");
+	body = J("{'space': 'siblingspace', 'description': 'moved', "
+		 "'api_token': 'glpat-never-stored'}");
 	FAILS(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-prod", body,
 				    &out, &err),
 	      SH_E_CONFLICT, NULL);
 	assert_non_null(strstr(err.msg, "vpc"));
 	cJSON_Delete(body);
+	/* nothing of the refused patch was kept */
 	OK(sh_integrations_get(m->db, &m->root, "gitlab-prod", &out, &err));
 	assert_string_equal(str(out, "space"), "parentspace");
+	assert_string_equal(str(out, "description"), "");
+	assert_string_equal(str(out, "token_last4"), "c3vH");
 	cJSON_Delete(out);
+	assert_int_equal(audit_count(m->db, "root-admin", "update", "integration"), 0);
 	/* a move needs admin rights on the new space too */
 	body = J("{'space': 'siblingspace'}");
 	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
@@ -1732,8 +1762,15 @@ test_integration_delete_detaches(void **state)
 	struct sh_stack_filter detached = {.detached = true};
 	struct sh_stack_filter by_prod = {.integration = "gitlab-prod"};
 	char first_url[256], first_secret[256];
+	int64_t first_id;
 
 	out = make_prod(m);
+	{
+		struct sh_integration_ref ref;
+
+		OK(sh_integrations_find(m->db, "gitlab-prod", &ref, &err));
+		first_id = ref.id;
+	}
 	snprintf(first_url, sizeof(first_url), "%s", str(out, "webhook_url"));
 	snprintf(first_secret, sizeof(first_secret), "%s", str(out, "webhook_secret"));
 	cJSON_Delete(out);
@@ -1763,6 +1800,17 @@ test_integration_delete_detaches(void **state)
 	      SH_E_NOT_FOUND, NULL);
 	FAILS(sh_integrations_get(m->db, &m->root, "gitlab-prod", &out, &err),
 	      SH_E_NOT_FOUND, NULL);
+	{
+		struct sh_integration_ref ref;
+
+		FAILS(sh_integrations_find(m->db, "gitlab-prod", &ref, &err),
+		      SH_E_NOT_FOUND, NULL);
+	}
+	/* the delete is in the audit log, the refused attempts are not */
+	assert_int_equal(audit_count(m->db, "parent-admin", "delete", "integration"),
+			 1);
+	assert_int_equal(audit_count(m->db, "child-reader", "delete", "integration"),
+			 0);
 
 	/* vpc is detached: integration null, and listed by the filter */
 	out = get_stack(m, &m->creader, "vpc");
@@ -1775,8 +1823,17 @@ test_integration_delete_detaches(void **state)
 	assert_true(page_has(page, "id", "dns"));
 	cJSON_Delete(page);
 
-	/* the same name again: same URL, new secret; vpc stays detached */
+	/* the same name again: same URL, new secret, a new internal id; vpc
+	 * stays detached */
 	out = make_prod(m);
+	{
+		struct sh_integration_ref ref;
+
+		OK(sh_integrations_find(m->db, "gitlab-prod", &ref, &err));
+		assert_true(ref.id > first_id);
+		assert_string_equal(ref.space, "parentspace");
+		assert_false(ref.is_default);
+	}
 	assert_string_equal(str(out, "webhook_url"), first_url);
 	assert_string_not_equal(str(out, "webhook_secret"), first_secret);
 	cJSON_Delete(out);
@@ -2149,6 +2206,16 @@ test_stack_patch(void **state)
 	FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err),
 	      SH_E_NOT_FOUND, "space");
 	cJSON_Delete(body);
+	/* a refused patch keeps nothing of its other fields */
+	body = J("{'name': 'Moved', 'branch': 'other', 'space': 'siblingspace'}");
+	FAILS(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err),
+	      SH_E_INTEGRATION_NOT_USABLE, "integration");
+	cJSON_Delete(body);
+	out = get_stack(m, &m->root, "vpc");
+	assert_string_equal(str(out, "name"), "VPC 2");
+	assert_string_equal(str(out, "branch"), "develop");
+	assert_string_equal(str(out, "space"), "childspace");
+	cJSON_Delete(out);
 	/* with a usable integration in the same patch, the move works */
 	body = J("{'space': 'siblingspace', 'integration': 'sibling-gl'}");
 	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err));
