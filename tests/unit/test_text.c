@@ -478,8 +478,8 @@ test_check_string_length_in_characters(void **state)
 		/* 8 two-byte characters: 16 bytes */
 		"{\"title\": \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}",
 		/* 8 four-byte characters: 32 bytes */
-		"{\"title\": \"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
-		"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\"}",
+		("{\"title\": \"\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80"
+		 "\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\xf0\x9f\x98\x80\"}"),
 		/* 8 characters written as escapes */
 		"{\"title\": \"\\u20ac\\u20ac\\u20ac\\u20ac\\u20ac\\u20ac\\u20ac\\u20ac\"}",
 		"{\"description\": \"123456789\\n\"}",
@@ -940,7 +940,7 @@ test_git_ref_names(void **state)
 		"", "a..b", "..", ".hidden", "a/.b", "a/./b", "a/../b", ".",
 		"x.lock", "a/x.lock", "a/x.lock/b", ".lock", "a/", "/a", "a//b",
 		"a.", "a/b.", "@", "a@{b", "@{", "a b", "a~1", "a^", "a^{}", "a:b",
-		"a?", "a*", "a[b", "a\\b", "a\x01" "b", "a\x1f", "a\x7f", "a\tb",
+		"a?", "a*", "a[b", "a\\b", "a\001b", "a\x1f", "a\x7f", "a\tb",
 		"a\nb", "/",
 	};
 	char name[SH_GIT_REF_MAX + 2];
