@@ -88,12 +88,20 @@ note(char dst[SH_HEALTH_REASON_MAX], const struct sh_err *err, bool *ok)
 	*ok = false;
 }
 
-/* A cheap query proves the connection still answers (the file may have
- * been removed or replaced since it was opened). */
+/* The schema query proves the connection still answers (the file may
+ * have been removed or replaced since it was opened); taking the write
+ * lock proves a write could go through now (SPEC §4.1 step 9: health
+ * stays 503 until writes succeed again). */
 static int
 ping(struct sh_db *db, struct sh_err *err)
 {
-	return sh_schema_check(db, err);
+	if (sh_schema_check(db, err) < 0 || sh_db_begin(db, err) < 0) {
+		if (err != NULL && err->code == SH_E_STORAGE)
+			sh_err_prefix(err, "cannot take writes");
+		return -1;
+	}
+	sh_db_rollback(db);
+	return 0;
 }
 
 void
@@ -109,11 +117,12 @@ sh_instance_health(struct sh_instance *inst, struct sh_health *out)
 	sh_err_clear(&err);
 	if (sh_instance_db(inst, &db, &err) < 0) {
 		note(out->database, &err, &out->ok);
-	} else if (was_open && ping(db, &err) < 0) {
+	} else if (ping(db, &err) < 0) {
 		note(out->database, &err, &out->ok);
 		sh_instance_db_reset(inst);
 	}
-	if (sh_spool_check(inst->cfg->spool, &err) < 0)
+	(void)was_open;
+	if (sh_spool_probe(inst->cfg->spool, &err) < 0)
 		note(out->spool, &err, &out->ok);
 	if (sh_instance_key(inst, &key, &err) < 0)
 		note(out->secret_key, &err, &out->ok);

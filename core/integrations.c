@@ -32,7 +32,7 @@ static const struct sh_json_field integration_fields[] = {
 	{"user_facing_host_url", SH_JSON_STRING, URL_MAX, SH_JSON_NULLABLE},
 	{"api_token", SH_JSON_STRING, TOKEN_MAX, SH_JSON_NULLABLE},
 	{"signing_token", SH_JSON_STRING, TOKEN_MAX, SH_JSON_NULLABLE},
-	{"labels", SH_JSON_STRINGS, LABELS_MAX, 0},
+	{"labels", SH_JSON_STRINGS, LABELS_MAX, SH_JSON_NULLABLE},
 	{"description", SH_JSON_TEXT, DESCRIPTION_MAX, SH_JSON_NULLABLE},
 	{"ca_file", SH_JSON_STRING, 1024, SH_JSON_NULLABLE},
 };
@@ -352,13 +352,13 @@ trimmed_url(const char *url)
 static int
 check_signing_token(const char *token, struct sh_err *err)
 {
-	const char *b64 = token + strlen(SIGNING_PREFIX);
+	bool prefixed = strncmp(token, SIGNING_PREFIX, strlen(SIGNING_PREFIX)) == 0;
+	const char *b64 = prefixed ? token + strlen(SIGNING_PREFIX) : "";
 	size_t len = strlen(b64);
 	unsigned char key[TOKEN_MAX];
 	int n;
 
-	if (strncmp(token, SIGNING_PREFIX, strlen(SIGNING_PREFIX)) != 0 ||
-	    len == 0 || len % 4 != 0 ||
+	if (!prefixed || len == 0 || len % 4 != 0 ||
 	    (n = EVP_DecodeBlock(key, (const unsigned char *)b64, (int)len)) < 16) {
 		sh_crypto_wipe(key, sizeof(key));
 		return sh_err_set(err, SH_E_INVALID_FIELD, "signing_token",

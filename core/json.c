@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,21 +53,27 @@ sh_json_utf8_valid(const char *s, size_t len)
 }
 
 /* Nesting depth of JSON text, counted outside strings, so that the parser
- * never recurses deeper than we allow. */
+ * never recurses deeper than we allow; an escaped NUL (\u0000) inside a
+ * string is refused too, since C strings would silently end there. */
 static bool
-depth_within(const char *s, size_t len, int max)
+depth_within(const char *s, size_t len, int max, bool *nul)
 {
 	bool in_string = false;
 	int depth = 0;
 
+	*nul = false;
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
 		if (in_string) {
-			if (c == '\\')
+			if (c == '\\') {
+				if (i + 5 < len && s[i + 1] == 'u' &&
+				    strncmp(s + i + 2, "0000", 4) == 0)
+					*nul = true;
 				i++;
-			else if (c == '"')
+			} else if (c == '"') {
 				in_string = false;
+			}
 		} else if (c == '"') {
 			in_string = true;
 		} else if (c == '{' || c == '[') {
@@ -85,15 +92,19 @@ sh_json_parse_object(const char *text, size_t len, cJSON **out,
 {
 	const char *end = NULL;
 	cJSON *json;
+	bool nul;
 
 	*out = NULL;
 	if (!sh_json_utf8_valid(text, len))
 		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
 				  "the body is not valid UTF-8 text");
-	if (!depth_within(text, len, SH_JSON_MAX_DEPTH))
+	if (!depth_within(text, len, SH_JSON_MAX_DEPTH, &nul))
 		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
 				  "the body nests deeper than %d levels",
 				  SH_JSON_MAX_DEPTH);
+	if (nul)
+		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
+				  "the body holds a NUL character (\\u0000)");
 	json = cJSON_ParseWithLengthOpts(text, len, &end, false);
 	if (json == NULL)
 		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
@@ -126,6 +137,9 @@ text_ok(const char *s, size_t max, bool multiline, size_t *chars)
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if ((*p & 0xc0) != 0x80)
 			n++;
+		/* C1 controls (U+0080..U+009F) are encoded as C2 80..C2 9F. */
+		if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
+			return false;
 		if (*p < 0x20 || *p == 0x7f) {
 			if (!multiline || (*p != '\n' && *p != '\r' && *p != '\t'))
 				return false;
@@ -224,6 +238,10 @@ sh_json_check(const cJSON *obj, const struct sh_json_field *fields,
 	cJSON_ArrayForEach(item, obj) {
 		const struct sh_json_field *f = NULL;
 
+		for (const cJSON *prev = obj->child; prev != item; prev = prev->next)
+			if (strcmp(prev->string, item->string) == 0)
+				return sh_err_set(err, SH_E_INVALID_FIELD, item->string,
+						  "%.64s is given twice", item->string);
 		for (size_t i = 0; i < count && f == NULL; i++)
 			if (strcmp(fields[i].name, item->string) == 0)
 				f = &fields[i];
@@ -341,8 +359,9 @@ sh_page_parse(const char *limit, const char *after, struct sh_page *page,
 	page->limit = SH_PAGE_DEFAULT;
 	page->after = 0;
 	if (limit != NULL) {
+		errno = 0;
 		n = strtoll(limit, &end, 10);
-		if (limit[0] < '0' || limit[0] > '9' || *end != '\0' || n < 1 ||
+		if (errno != 0 || limit[0] < '0' || limit[0] > '9' || *end != '\0' || n < 1 ||
 		    n > SH_PAGE_MAX)
 			return sh_err_set(err, SH_E_INVALID_FIELD, "limit",
 					  "limit must be a number from 1 to %d",
@@ -350,8 +369,9 @@ sh_page_parse(const char *limit, const char *after, struct sh_page *page,
 		page->limit = (int)n;
 	}
 	if (after != NULL) {
+		errno = 0;
 		n = strtoll(after, &end, 10);
-		if (after[0] < '0' || after[0] > '9' || *end != '\0' || n < 1)
+		if (errno != 0 || after[0] < '0' || after[0] > '9' || *end != '\0' || n < 1)
 			return sh_err_set(err, SH_E_INVALID_FIELD, "after",
 					  "after must be a cursor from a previous "
 					  "page's next");

@@ -66,17 +66,27 @@ sh_spaces_require(const struct sh_authz *az, const char *space,
 			  sh_role_name(need), space);
 }
 
+/* Admins of a parent manage its children, inheriting or not; everyone
+ * else sees the spaces they can read. */
+static bool
+can_see_space(const struct sh_authz *az, const char *id)
+{
+	const char *parent = sh_authz_parent(az, id);
+
+	return sh_authz_role(az, id) >= SH_ROLE_READ ||
+	       (parent != NULL && sh_authz_role(az, parent) == SH_ROLE_ADMIN);
+}
+
 /* Admin of the parent, for writes on a space (root: root admins). */
 static int
 require_parent_admin(const struct sh_authz *az, const char *id,
 		     struct sh_err *err)
 {
 	const char *parent = sh_authz_parent(az, id);
-	char what[SH_SLUG_MAX + 16];
 
-	snprintf(what, sizeof(what), "space %s", id);
-	if (sh_spaces_require(az, id, SH_ROLE_READ, what, err) < 0)
-		return -1;
+	if (!sh_authz_space_exists(az, id) || !can_see_space(az, id))
+		return sh_err_set(err, SH_E_NOT_FOUND, NULL, "there is no space %.64s",
+				  id);
 	if (parent == NULL && !sh_authz_is_root_admin(az))
 		return sh_err_set(err, SH_E_FORBIDDEN, NULL,
 				  "only root admins change the root space");
@@ -121,7 +131,7 @@ sh_spaces_list(struct sh_db *db, const struct sh_actor *actor,
 		goto fail;
 	sh_stmt_bind_int(st, 1, page->after > 0 ? page->after : INT64_MAX);
 	while ((rc = sh_stmt_step(st, err)) == 1) {
-		if (sh_authz_role(az, sh_stmt_text(st, 1)) < SH_ROLE_READ)
+		if (!can_see_space(az, sh_stmt_text(st, 1)))
 			continue;
 		if (n == page->limit) {
 			next = last;
@@ -155,7 +165,8 @@ sh_spaces_get(struct sh_db *db, const struct sh_actor *actor, const char *id,
 	if (sh_authz_load(db, actor->user_id, &az, err) < 0)
 		return -1;
 	snprintf(what, sizeof(what), "space %.64s", id);
-	rc = sh_spaces_require(az, id, SH_ROLE_READ, what, err);
+	rc = can_see_space(az, id) ? 0 :
+				     sh_spaces_require(az, id, SH_ROLE_READ, what, err);
 	sh_authz_free(az);
 	if (rc < 0)
 		return -1;
@@ -291,7 +302,12 @@ check_new_parent(const struct sh_authz *az, const char *id, const char *parent,
 		return sh_err_set(err, SH_E_INVALID_FIELD, "parent",
 				  "the root space has no parent");
 	snprintf(what, sizeof(what), "space %.64s", parent);
-	if (sh_spaces_require(az, parent, SH_ROLE_ADMIN, what, err) < 0) {
+	if (sh_authz_role(az, parent) < SH_ROLE_ADMIN) {
+		if (can_see_space(az, parent))
+			return sh_err_set(err, SH_E_FORBIDDEN, "parent",
+					  "moving a space below %s needs the admin "
+					  "role in %s", parent, parent);
+		sh_spaces_require(az, parent, SH_ROLE_ADMIN, what, err);
 		strcpy(err->field, "parent");
 		return -1;
 	}
@@ -383,6 +399,11 @@ sh_spaces_delete(struct sh_db *db, const struct sh_actor *actor, const char *id,
 		"AND deleted_at IS NULL ORDER BY slug";
 	static const char sql_delete[] = "DELETE FROM grants WHERE space = $1";
 	static const char sql_delete_space[] = "DELETE FROM spaces WHERE id = $1";
+	/* Deleted integrations keep their row (their id is never reused):
+	 * they move to root when their space goes. */
+	static const char sql_keep_deleted[] =
+		"UPDATE integrations SET space = 'root' WHERE space = $1 "
+		"AND deleted_at IS NOT NULL";
 	struct sh_buf msg = SH_BUF_INIT;
 	struct sh_authz *az = NULL;
 	int a, b, c;
@@ -409,6 +430,7 @@ sh_spaces_delete(struct sh_db *db, const struct sh_actor *actor, const char *id,
 		goto fail;
 	}
 	if (sh_db_run(db, sql_delete, err, "t", id) < 0 ||
+	    sh_db_run(db, sql_keep_deleted, err, "t", id) < 0 ||
 	    sh_db_run(db, sql_delete_space, err, "t", id) < 0 ||
 	    sh_audit_actor(db, actor, "delete", "space", id, id, NULL, err) < 0 ||
 	    sh_db_commit(db, err) < 0)

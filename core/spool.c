@@ -281,3 +281,26 @@ sh_spool_stats(const char *spool, int64_t integration, struct sh_spool_stats *ou
 	}
 	return 0;
 }
+
+int
+sh_spool_probe(const char *spool, struct sh_err *err)
+{
+	char path[PATH_MAX];
+	int fd, rc = 0;
+
+	if (sh_spool_check(spool, err) < 0)
+		return -1;
+	if (snprintf(path, sizeof(path), "%s/tmp/.probe.%ld", spool, (long)getpid()) >=
+	    (int)sizeof(path))
+		return sh_err_set(err, SH_E_STORAGE, NULL, "spool path too long");
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return sh_err_errno(err, SH_E_STORAGE, errno, "cannot write in %s/tmp",
+				    spool);
+	if (sh_fs_write_full(fd, "\n", 1) < 0 || fsync(fd) < 0)
+		rc = sh_err_errno(err, SH_E_STORAGE, errno, "cannot write in %s/tmp",
+				  spool);
+	close(fd);
+	unlink(path);
+	return rc;
+}

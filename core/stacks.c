@@ -28,7 +28,7 @@ static const struct sh_json_field stack_fields[] = {
 	{"branch", SH_JSON_STRING, SH_GIT_REF_MAX, SH_JSON_REQUIRED},
 	{"project_root", SH_JSON_STRING, SH_GIT_PATH_MAX, SH_JSON_NULLABLE},
 	{"environment", SH_JSON_STRING, ENVIRONMENT_MAX, SH_JSON_NULLABLE},
-	{"labels", SH_JSON_STRINGS, LABELS_MAX, 0},
+	{"labels", SH_JSON_STRINGS, LABELS_MAX, SH_JSON_NULLABLE},
 	{"description", SH_JSON_TEXT, DESCRIPTION_MAX, SH_JSON_NULLABLE},
 };
 #define FIELD_COUNT (sizeof(stack_fields) / sizeof(stack_fields[0]))

@@ -25,6 +25,10 @@ int sh_spool_prepare(const char *spool, bool *created, struct sh_err *err);
  * else -1 with err (SH_E_STORAGE) saying which. */
 int sh_spool_check(const char *spool, struct sh_err *err);
 
+/* sh_spool_check() and a real write: a byte written, fsynced and removed
+ * in tmp/ (a full disk passes the permission check). */
+int sh_spool_probe(const char *spool, struct sh_err *err);
+
 /*
  * A batch of entries written as one spool file, one JSON object per line.
  * The protocol that keeps "answered 2xx" and "on disk" the same thing:
