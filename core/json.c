@@ -86,19 +86,51 @@ depth_within(const char *s, size_t len, int max, bool *nul)
 	return true;
 }
 
+/* How deep the parser may recurse at all; SH_JSON_MAX_DEPTH, the limit
+ * the API enforces, is checked after parsing so the error names a field. */
+#define PARSE_DEPTH_MAX 256
+
+static bool
+string_valid(const char *s)
+{
+	return sh_json_utf8_valid(s, strlen(s));
+}
+
+/* Why item (at depth) cannot be accepted, or NULL: too deep, or a name or
+ * string that is not UTF-8 (cJSON passes such bytes through). */
+static const char *
+check_tree(const cJSON *item, int depth)
+{
+	const cJSON *child;
+	const char *why;
+
+	if (depth > SH_JSON_MAX_DEPTH)
+		return "nests deeper than the limit of 32 levels";
+	if (item->string != NULL && !string_valid(item->string))
+		return "holds a name that is not valid UTF-8";
+	if (cJSON_IsString(item) && !string_valid(item->valuestring))
+		return "is not valid UTF-8 text";
+	cJSON_ArrayForEach(child, item) {
+		if ((why = check_tree(child, depth + 1)) != NULL)
+			return why;
+	}
+	return NULL;
+}
+
 int
 sh_json_parse_object(const char *text, size_t len, cJSON **out,
 		     struct sh_err *err)
 {
-	const char *end = NULL;
+	const char *end = NULL, *why;
+	const cJSON *member;
 	cJSON *json;
 	bool nul;
 
 	*out = NULL;
-	if (!sh_json_utf8_valid(text, len))
+	if (memchr(text, '\0', len) != NULL)
 		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
-				  "the body is not valid UTF-8 text");
-	if (!depth_within(text, len, SH_JSON_MAX_DEPTH, &nul))
+				  "the body holds a NUL byte");
+	if (!depth_within(text, len, PARSE_DEPTH_MAX, &nul))
 		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
 				  "the body nests deeper than %d levels",
 				  SH_JSON_MAX_DEPTH);
@@ -122,6 +154,18 @@ sh_json_parse_object(const char *text, size_t len, cJSON **out,
 		cJSON_Delete(json);
 		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
 				  "the body must be a JSON object");
+	}
+	cJSON_ArrayForEach(member, json) {
+		if ((why = check_tree(member, 1)) == NULL)
+			continue;
+		if (string_valid(member->string))
+			sh_err_set(err, SH_E_INVALID_FIELD, member->string, "%.64s %s",
+				   member->string, why);
+		else
+			sh_err_set(err, SH_E_INVALID_JSON, NULL,
+				   "the body holds a name that is not valid UTF-8");
+		cJSON_Delete(json);
+		return -1;
 	}
 	*out = json;
 	return 0;

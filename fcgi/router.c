@@ -6,47 +6,6 @@
 
 #include "router.h"
 
-#define API SH_ROUTE_AUTH
-#define API_BODY (SH_ROUTE_AUTH | SH_ROUTE_BODY)
-
-static const struct sh_route routes[] = {
-	{"GET", "/healthz", sh_route_healthz, 0},
-	{"GET", "/metrics", sh_route_metrics, SH_ROUTE_DB},
-	{"POST", "/webhooks/gitlab/{}", sh_route_webhook, SH_ROUTE_DB},
-	{"GET", "/api/v1/whoami", sh_route_whoami, API},
-
-	{"GET", "/api/v1/spaces", sh_route_spaces_list, API},
-	{"POST", "/api/v1/spaces", sh_route_spaces_create, API_BODY},
-	{"GET", "/api/v1/spaces/{}", sh_route_spaces_get, API},
-	{"PATCH", "/api/v1/spaces/{}", sh_route_spaces_patch, API_BODY},
-	{"DELETE", "/api/v1/spaces/{}", sh_route_spaces_delete, API},
-	{"PUT", "/api/v1/spaces/{}/members/{}", sh_route_members_put, API_BODY},
-	{"DELETE", "/api/v1/spaces/{}/members/{}", sh_route_members_delete, API},
-
-	{"GET", "/api/v1/integrations", sh_route_integrations_list, API},
-	{"POST", "/api/v1/integrations", sh_route_integrations_create, API_BODY},
-	{"GET", "/api/v1/integrations/{}", sh_route_integrations_get, API},
-	{"PATCH", "/api/v1/integrations/{}", sh_route_integrations_patch, API_BODY},
-	{"DELETE", "/api/v1/integrations/{}", sh_route_integrations_delete, API},
-	{"GET", "/api/v1/integrations/{}/details", sh_route_integrations_details, API},
-	{"POST", "/api/v1/integrations/{}/rotate-secret", sh_route_integrations_rotate, API},
-	{"GET", "/api/v1/integrations/{}/health", sh_route_integrations_health, API},
-
-	{"GET", "/api/v1/stacks", sh_route_stacks_list, API},
-	{"POST", "/api/v1/stacks", sh_route_stacks_create, API_BODY},
-	{"GET", "/api/v1/stacks/{}", sh_route_stacks_get, API},
-	{"PATCH", "/api/v1/stacks/{}", sh_route_stacks_patch, API_BODY},
-	{"DELETE", "/api/v1/stacks/{}", sh_route_stacks_delete, API},
-	{"POST", "/api/v1/stacks/{}/runs", sh_route_stacks_run, API_BODY},
-
-	{"GET", "/api/v1/runs", sh_route_runs_list, API},
-	{"GET", "/api/v1/runs/{}", sh_route_runs_get, API},
-	{"POST", "/api/v1/runs/{}/transitions", sh_route_runs_transition, API_BODY},
-	{"GET", "/api/v1/deliveries", sh_route_deliveries_list, API},
-};
-
-#define ROUTE_COUNT (sizeof(routes) / sizeof(routes[0]))
-
 int
 sh_router_match(const char *pattern, const char *route,
 		char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX])
@@ -160,14 +119,14 @@ find_route(struct sh_route_ctx *ctx)
 	char allow[64] = "";
 	const char *method = ctx->req->method;
 
-	for (size_t i = 0; i < ROUTE_COUNT; i++) {
-		if (!sh_router_match(routes[i].pattern, ctx->req->route, ctx->args))
+	for (size_t i = 0; i < sh_route_count; i++) {
+		if (!sh_router_match(sh_routes[i].pattern, ctx->req->route, ctx->args))
 			continue;
-		if (strcmp(routes[i].method, method) == 0)
-			return &routes[i];
-		if (strstr(allow, routes[i].method) == NULL)
+		if (strcmp(sh_routes[i].method, method) == 0)
+			return &sh_routes[i];
+		if (strstr(allow, sh_routes[i].method) == NULL)
 			snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow),
-				 "%s%s", allow[0] ? ", " : "", routes[i].method);
+				 "%s%s", allow[0] ? ", " : "", sh_routes[i].method);
 	}
 	if (allow[0] != '\0')
 		method_not_allowed(ctx->resp, allow);
@@ -177,67 +136,47 @@ find_route(struct sh_route_ctx *ctx)
 	return NULL;
 }
 
-struct sh_actor
-sh_route_actor(const struct sh_route_ctx *ctx)
+int
+sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page, struct sh_err *err)
 {
-	struct sh_actor actor = {
-		.user_id = ctx->user.id,
-		.name = ctx->user.name,
-		.address = ctx->req->remote_addr,
-	};
+	char limit_buf[16], after_buf[32];
+	const char *limit, *after;
 
-	return actor;
+	if (sh_route_query(ctx, "limit", limit_buf, sizeof(limit_buf), &limit, err) < 0 ||
+	    sh_route_query(ctx, "after", after_buf, sizeof(after_buf), &after, err) < 0)
+		return -1;
+	return sh_page_parse(limit, after, page, err);
 }
 
 int
-sh_route_body(struct sh_route_ctx *ctx, cJSON **body)
+sh_route_query(struct sh_route_ctx *ctx, const char *name, char *buf, size_t size,
+	       const char **value, struct sh_err *err)
 {
-	struct sh_err err;
+	int rc = sh_http_query(ctx->req, name, buf, size);
 
-	sh_err_clear(&err);
-	if (sh_json_parse_object(ctx->req->body, ctx->req->body_len, body, &err) < 0) {
-		sh_http_error(ctx->resp, &err);
-		return -1;
-	}
+	*value = rc == 1 ? buf : NULL;
+	if (rc < 0)
+		return sh_err_set(err, SH_E_INVALID_FIELD, name,
+				  "the %s parameter is malformed or too long", name);
 	return 0;
 }
 
-void
-sh_route_reply(struct sh_route_ctx *ctx, int rc, int status, cJSON *out,
-	       const struct sh_err *err)
+/* Runs a call route and renders its result. */
+static void
+answer_call(struct sh_route_ctx *ctx, const struct sh_route *route)
 {
-	if (rc < 0) {
+	struct sh_err err;
+	cJSON *out = NULL;
+
+	sh_err_clear(&err);
+	if (route->call(ctx, &out, &err) < 0) {
 		cJSON_Delete(out);
-		sh_http_error(ctx->resp, err);
-	} else if (out == NULL) {
-		ctx->resp->status = status;
-	} else {
-		sh_http_json(ctx->resp, status, out);
-	}
-}
-
-int
-sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page)
-{
-	char limit[16], after[32];
-	int has_limit = sh_http_query(ctx->req, "limit", limit, sizeof(limit));
-	int has_after = sh_http_query(ctx->req, "after", after, sizeof(after));
-	struct sh_err err;
-
-	sh_err_clear(&err);
-	if (has_limit < 0 || has_after < 0) {
-		sh_http_errorf(ctx->resp, SH_E_INVALID_FIELD,
-			       has_limit < 0 ? "limit" : "after",
-			       "the %s parameter is malformed",
-			       has_limit < 0 ? "limit" : "after");
-		return -1;
-	}
-	if (sh_page_parse(has_limit ? limit : NULL, has_after ? after : NULL, page,
-			  &err) < 0) {
 		sh_http_error(ctx->resp, &err);
-		return -1;
+	} else if (out == NULL) {
+		ctx->resp->status = route->status;
+	} else {
+		sh_http_json(ctx->resp, route->status, out);
 	}
-	return 0;
 }
 
 void
@@ -267,12 +206,20 @@ sh_router_dispatch(struct sh_instance *inst, struct sh_http_request *req,
 	}
 	if ((route->flags & SH_ROUTE_AUTH) && authenticate(&ctx) < 0)
 		return;
-	if ((route->flags & SH_ROUTE_BODY) &&
-	    sh_http_read_body(req, inst->cfg->max_body, &err) < 0) {
+	ctx.actor.user_id = ctx.user.id;
+	ctx.actor.name = ctx.user.name;
+	ctx.actor.address = req->remote_addr;
+	if ((route->flags & SH_ROUTE_JSON) &&
+	    (sh_http_read_body(req, inst->cfg->max_body, &err) < 0 ||
+	     sh_json_parse_object(req->body, req->body_len, &ctx.body, &err) < 0)) {
 		sh_http_error(resp, &err);
 		return;
 	}
-	route->handler(&ctx);
+	if (route->raw != NULL)
+		route->raw(&ctx);
+	else
+		answer_call(&ctx, route);
+	cJSON_Delete(ctx.body);
 	if (resp->status == 0)
 		sh_http_errorf(resp, SH_E_INTERNAL, NULL, "the handler gave no answer");
 }

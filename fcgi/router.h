@@ -19,22 +19,32 @@ struct sh_route_ctx {
 	struct sh_http_request *req;
 	struct sh_http_response *resp;
 	char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX]; /* the {} segments */
-	struct sh_db *db;     /* set for routes flagged SH_ROUTE_DB or _AUTH */
-	struct sh_user user;  /* set for routes flagged SH_ROUTE_AUTH */
+	struct sh_db *db;      /* set for routes flagged SH_ROUTE_DB or _AUTH */
+	struct sh_user user;   /* set for routes flagged SH_ROUTE_AUTH */
+	struct sh_actor actor; /* the same, as the core sees callers */
+	cJSON *body;           /* the JSON object, for routes flagged _JSON */
 };
 
-typedef void (*sh_route_handler)(struct sh_route_ctx *ctx);
+/* A raw handler writes the answer into ctx->resp itself. */
+typedef void (*sh_route_raw)(struct sh_route_ctx *ctx);
+
+/* A call returns 0 and the object to answer with (NULL: no content), or
+ * -1 with err; the router renders either. */
+typedef int (*sh_route_call)(struct sh_route_ctx *ctx, cJSON **out,
+			     struct sh_err *err);
 
 enum {
 	SH_ROUTE_DB = 1 << 0,   /* needs the database */
 	SH_ROUTE_AUTH = 1 << 1, /* needs an authenticated user (and the db) */
-	SH_ROUTE_BODY = 1 << 2, /* reads the request body (after auth) */
+	SH_ROUTE_JSON = 1 << 2, /* reads a JSON object body (after auth) */
 };
 
 struct sh_route {
 	const char *method;
 	const char *pattern; /* "/api/v1/spaces/{}": {} is one path segment */
-	sh_route_handler handler;
+	sh_route_raw raw;    /* either raw ... */
+	sh_route_call call;  /* ... or call, answered with status */
+	int status;
 	unsigned flags;
 };
 
@@ -51,58 +61,54 @@ void sh_router_dispatch(struct sh_instance *inst, struct sh_http_request *req,
 int sh_router_match(const char *pattern, const char *route,
 		    char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX]);
 
-/* Helpers for handlers. */
+/* The page of a list from ?limit= and ?after=.  0, or -1 with err. */
+int sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page,
+		  struct sh_err *err);
 
-/* The caller as the core sees it (valid while ctx lives). */
-struct sh_actor sh_route_actor(const struct sh_route_ctx *ctx);
+/* An optional query parameter: *value is buf (filled) or NULL when
+ * absent.  0, or -1 with err when it is malformed or too long. */
+int sh_route_query(struct sh_route_ctx *ctx, const char *name, char *buf,
+		   size_t size, const char **value, struct sh_err *err);
 
-/* Parses the body as a JSON object into *body (cJSON_Delete() it); on
- * failure writes the 400 answer and returns -1. */
-int sh_route_body(struct sh_route_ctx *ctx, cJSON **body);
+/* The route table, one file per family of handlers. */
+extern const struct sh_route sh_routes[];
+extern const size_t sh_route_count;
 
-/* Answers a core call: its error when rc < 0, else status with out (taken;
- * NULL for 204). */
-void sh_route_reply(struct sh_route_ctx *ctx, int rc, int status, cJSON *out,
-		    const struct sh_err *err);
-
-/* The page of a list from ?limit= and ?after=; writes 400 and returns -1
- * when they are malformed. */
-int sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page);
-
-/* Handlers, one file per family. */
+/* Raw handlers. */
 void sh_route_healthz(struct sh_route_ctx *ctx);
 void sh_route_metrics(struct sh_route_ctx *ctx);
-void sh_route_whoami(struct sh_route_ctx *ctx);
-
-void sh_route_spaces_list(struct sh_route_ctx *ctx);
-void sh_route_spaces_create(struct sh_route_ctx *ctx);
-void sh_route_spaces_get(struct sh_route_ctx *ctx);
-void sh_route_spaces_patch(struct sh_route_ctx *ctx);
-void sh_route_spaces_delete(struct sh_route_ctx *ctx);
-void sh_route_members_put(struct sh_route_ctx *ctx);
-void sh_route_members_delete(struct sh_route_ctx *ctx);
-
-void sh_route_integrations_list(struct sh_route_ctx *ctx);
-void sh_route_integrations_create(struct sh_route_ctx *ctx);
-void sh_route_integrations_get(struct sh_route_ctx *ctx);
-void sh_route_integrations_details(struct sh_route_ctx *ctx);
-void sh_route_integrations_patch(struct sh_route_ctx *ctx);
-void sh_route_integrations_rotate(struct sh_route_ctx *ctx);
-void sh_route_integrations_delete(struct sh_route_ctx *ctx);
-void sh_route_integrations_health(struct sh_route_ctx *ctx);
-
 void sh_route_webhook(struct sh_route_ctx *ctx);
 
-void sh_route_runs_list(struct sh_route_ctx *ctx);
-void sh_route_runs_get(struct sh_route_ctx *ctx);
-void sh_route_runs_transition(struct sh_route_ctx *ctx);
-void sh_route_stacks_run(struct sh_route_ctx *ctx);
-void sh_route_deliveries_list(struct sh_route_ctx *ctx);
+/* Calls. */
+int sh_route_whoami(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
 
-void sh_route_stacks_list(struct sh_route_ctx *ctx);
-void sh_route_stacks_create(struct sh_route_ctx *ctx);
-void sh_route_stacks_get(struct sh_route_ctx *ctx);
-void sh_route_stacks_patch(struct sh_route_ctx *ctx);
-void sh_route_stacks_delete(struct sh_route_ctx *ctx);
+int sh_route_spaces_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_spaces_create(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_spaces_get(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_spaces_patch(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_spaces_delete(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_members_put(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_members_delete(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+
+int sh_route_integrations_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_integrations_create(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_integrations_get(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_integrations_details(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_integrations_patch(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_integrations_rotate(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_integrations_delete(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_integrations_health(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+
+int sh_route_stacks_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_stacks_create(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_stacks_get(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_stacks_patch(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_stacks_delete(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_stacks_run(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+
+int sh_route_runs_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_runs_get(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_runs_transition(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_deliveries_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
 
 #endif

@@ -4,18 +4,14 @@
 #include "router.h"
 #include "stackhook/authz.h"
 
-void
-sh_route_whoami(struct sh_route_ctx *ctx)
+int
+sh_route_whoami(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err)
 {
 	struct sh_authz *az = NULL;
-	struct sh_err err;
 	cJSON *root, *roles;
 
-	sh_err_clear(&err);
-	if (sh_authz_load(ctx->db, ctx->user.id, &az, &err) < 0) {
-		sh_http_error(ctx->resp, &err);
-		return;
-	}
+	if (sh_authz_load(ctx->db, ctx->user.id, &az, err) < 0)
+		return -1;
 	root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "user", ctx->user.name);
 	roles = cJSON_AddObjectToObject(root, "roles");
@@ -27,5 +23,6 @@ sh_route_whoami(struct sh_route_ctx *ctx)
 			cJSON_AddStringToObject(roles, space, sh_role_name(role));
 	}
 	sh_authz_free(az);
-	sh_http_json(ctx->resp, 200, root);
+	*out = root;
+	return 0;
 }

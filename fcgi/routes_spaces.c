@@ -4,95 +4,52 @@
 #include "router.h"
 #include "stackhook/spaces.h"
 
-void
-sh_route_spaces_list(struct sh_route_ctx *ctx)
+int
+sh_route_spaces_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err)
 {
-	struct sh_actor actor = sh_route_actor(ctx);
 	struct sh_page page;
-	struct sh_err err;
-	cJSON *out = NULL;
-	int rc;
 
-	if (sh_route_page(ctx, &page) < 0)
-		return;
-	rc = sh_spaces_list(ctx->db, &actor, &page, &out, &err);
-	sh_route_reply(ctx, rc, 200, out, &err);
+	if (sh_route_page(ctx, &page, err) < 0)
+		return -1;
+	return sh_spaces_list(ctx->db, &ctx->actor, &page, out, err);
 }
 
-void
-sh_route_spaces_create(struct sh_route_ctx *ctx)
+int
+sh_route_spaces_create(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err)
 {
-	struct sh_actor actor = sh_route_actor(ctx);
-	cJSON *body, *out = NULL;
-	struct sh_err err;
-	int rc;
-
-	if (sh_route_body(ctx, &body) < 0)
-		return;
-	rc = sh_spaces_create(ctx->db, &actor, body, &out, &err);
-	cJSON_Delete(body);
-	sh_route_reply(ctx, rc, 201, out, &err);
+	return sh_spaces_create(ctx->db, &ctx->actor, ctx->body, out, err);
 }
 
-void
-sh_route_spaces_get(struct sh_route_ctx *ctx)
+int
+sh_route_spaces_get(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err)
 {
-	struct sh_actor actor = sh_route_actor(ctx);
-	struct sh_err err;
-	cJSON *out = NULL;
-	int rc = sh_spaces_get(ctx->db, &actor, ctx->args[0], &out, &err);
-
-	sh_route_reply(ctx, rc, 200, out, &err);
+	return sh_spaces_get(ctx->db, &ctx->actor, ctx->args[0], out, err);
 }
 
-void
-sh_route_spaces_patch(struct sh_route_ctx *ctx)
+int
+sh_route_spaces_patch(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err)
 {
-	struct sh_actor actor = sh_route_actor(ctx);
-	cJSON *body, *out = NULL;
-	struct sh_err err;
-	int rc;
-
-	if (sh_route_body(ctx, &body) < 0)
-		return;
-	rc = sh_spaces_patch(ctx->db, &actor, ctx->args[0], body, &out, &err);
-	cJSON_Delete(body);
-	sh_route_reply(ctx, rc, 200, out, &err);
+	return sh_spaces_patch(ctx->db, &ctx->actor, ctx->args[0], ctx->body, out, err);
 }
 
-void
-sh_route_spaces_delete(struct sh_route_ctx *ctx)
+int
+sh_route_spaces_delete(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err)
 {
-	struct sh_actor actor = sh_route_actor(ctx);
-	struct sh_err err;
-	int rc = sh_spaces_delete(ctx->db, &actor, ctx->args[0], &err);
-
-	sh_route_reply(ctx, rc, 204, NULL, &err);
+	(void)out;
+	return sh_spaces_delete(ctx->db, &ctx->actor, ctx->args[0], err);
 }
 
-void
-sh_route_members_put(struct sh_route_ctx *ctx)
+int
+sh_route_members_put(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err)
 {
-	struct sh_actor actor = sh_route_actor(ctx);
-	cJSON *body, *out = NULL;
-	struct sh_err err;
-	int rc;
-
-	if (sh_route_body(ctx, &body) < 0)
-		return;
-	rc = sh_spaces_set_member(ctx->db, &actor, ctx->args[0], ctx->args[1], body,
-				  &out, &err);
-	cJSON_Delete(body);
-	sh_route_reply(ctx, rc, 200, out, &err);
+	return sh_spaces_set_member(ctx->db, &ctx->actor, ctx->args[0], ctx->args[1],
+				    ctx->body, out, err);
 }
 
-void
-sh_route_members_delete(struct sh_route_ctx *ctx)
+int
+sh_route_members_delete(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err)
 {
-	struct sh_actor actor = sh_route_actor(ctx);
-	struct sh_err err;
-	int rc = sh_spaces_remove_member(ctx->db, &actor, ctx->args[0],
-					 ctx->args[1], &err);
-
-	sh_route_reply(ctx, rc, 204, NULL, &err);
+	(void)out;
+	return sh_spaces_remove_member(ctx->db, &ctx->actor, ctx->args[0],
+				       ctx->args[1], err);
 }

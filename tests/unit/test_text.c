@@ -47,9 +47,10 @@ parse_ok(const char *text)
 	return obj;
 }
 
-/* Expects len bytes at text to be refused as invalid_json. */
+/* Expects len bytes at text to be refused with code, naming field. */
 static void
-parse_refused(const char *what, const char *text, size_t len)
+parse_refused_as(const char *what, const char *text, size_t len,
+		 enum sh_errcode code, const char *field)
 {
 	struct sh_err err;
 	cJSON *obj = (cJSON *)&err;
@@ -60,7 +61,14 @@ parse_refused(const char *what, const char *text, size_t len)
 		fail_msg("%s was accepted", what);
 	}
 	assert_null(obj);
-	expect_err(&err, SH_E_INVALID_JSON, NULL);
+	expect_err(&err, code, field);
+}
+
+/* Expects len bytes at text to be refused as invalid_json. */
+static void
+parse_refused(const char *what, const char *text, size_t len)
+{
+	parse_refused_as(what, text, len, SH_E_INVALID_JSON, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -161,7 +169,9 @@ test_parse_invalid_utf8(void **state)
 	for (size_t i = 0; i < COUNT(bad); i++) {
 		int n = snprintf(text, sizeof(text), "{\"name\": \"%s\"}", bad[i].bytes);
 
-		parse_refused(bad[i].what, text, (size_t)n);
+		/* a value: the error names its field */
+		parse_refused_as(bad[i].what, text, (size_t)n, SH_E_INVALID_FIELD,
+				 "name");
 		/* also as a member name */
 		n = snprintf(text, sizeof(text), "{\"%s\": 1}", bad[i].bytes);
 		parse_refused(bad[i].what, text, (size_t)n);
@@ -245,7 +255,8 @@ test_parse_depth(void **state)
 		obj = NULL;
 		assert_int_equal(sh_json_parse_object(text, strlen(text), &obj, &err), -1);
 		assert_null(obj);
-		expect_err(&err, SH_E_INVALID_JSON, NULL);
+		/* the error names the top-level field that nests too deep */
+		expect_err(&err, SH_E_INVALID_FIELD, "a");
 		assert_non_null(strstr(err.msg, "32"));
 		free(text);
 
