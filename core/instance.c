@@ -22,6 +22,21 @@ sh_instance_open(const char *config_path, struct sh_instance **out,
 		free(inst);
 		return -1;
 	}
+	inst->owns_cfg = true;
+	*out = inst;
+	return 0;
+}
+
+int
+sh_instance_share(struct sh_config *cfg, struct sh_instance **out,
+		  struct sh_err *err)
+{
+	struct sh_instance *inst = calloc(1, sizeof(*inst));
+
+	*out = NULL;
+	if (inst == NULL)
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	inst->cfg = cfg;
 	*out = inst;
 	return 0;
 }
@@ -32,7 +47,8 @@ sh_instance_free(struct sh_instance *inst)
 	if (inst == NULL)
 		return;
 	sh_db_close(inst->db);
-	sh_config_free(inst->cfg);
+	if (inst->owns_cfg)
+		sh_config_free(inst->cfg);
 	sh_crypto_wipe(inst->key, sizeof(inst->key));
 	free(inst);
 }

@@ -529,6 +529,12 @@ sh_integrations_create(struct sh_db *db, const struct sh_integration_env *env,
 				  "space is required for a space integration");
 	if (is_default)
 		space = SH_ROOT_SPACE;
+	/* Links people follow cannot point at an agent pool. */
+	if (strncmp(sh_json_str(body, "api_host_url"), "private://", 10) == 0 &&
+	    sh_json_str(body, "user_facing_host_url") == NULL)
+		return sh_err_set(err, SH_E_MISSING_FIELD, "user_facing_host_url",
+				  "an integration reached through private:// needs "
+				  "user_facing_host_url, the address people open");
 	api = trimmed_url(sh_json_str(body, "api_host_url"));
 	user_url = sh_json_str(body, "user_facing_host_url") ?
 			   trimmed_url(sh_json_str(body, "user_facing_host_url")) :

@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <pthread.h>
+#include <time.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,12 +23,15 @@
 
 #include "http.h"
 #include "router.h"
+#include "stackhook/committer.h"
 #include "stackhook/instance.h"
 #include "stackhook/log.h"
 
 #define INSTANCE_CACHE_MAX 8
 #define SD_LISTEN_FDS_START 3
 #define CGI_DRAIN_MAX (64ULL << 20)
+#define THREADS_DEFAULT 4
+#define THREADS_MAX 64
 
 /* The instances this process serves: one, unless the web server names
  * several config files through the STACKHOOK_CONFIG parameter. */
@@ -87,20 +92,17 @@ instance_for(struct responder *r, const char *param_path, struct sh_err *err)
 	return inst;
 }
 
-/* Serves one request whose parameters and body req can reach, writing the
- * CGI-format answer into out. */
+/* Serves one request for inst (NULL: the instance could not be loaded,
+ * err says why), writing the CGI-format answer into out. */
 static void
-serve(struct responder *r, struct sh_http_request *req, struct sh_buf *out)
+serve(struct sh_instance *inst, const struct sh_err *load_err,
+      struct sh_http_request *req, struct sh_buf *out)
 {
 	struct sh_http_response resp;
-	struct sh_instance *inst;
-	struct sh_err err;
 
-	sh_err_clear(&err);
 	sh_http_response_init(&resp);
-	inst = instance_for(r, sh_http_param(req, "STACKHOOK_CONFIG"), &err);
 	if (inst == NULL)
-		sh_http_error(&resp, &err);
+		sh_http_error(&resp, load_err);
 	else
 		sh_router_dispatch(inst, req, &resp);
 	if (sh_http_serialize(&resp, out) < 0) {
@@ -110,6 +112,18 @@ serve(struct responder *r, struct sh_http_request *req, struct sh_buf *out)
 	}
 	sh_http_response_release(&resp);
 	sh_http_request_release(req);
+}
+
+/* serve() for the responder's instance named by the request. */
+static void
+serve_request(struct responder *r, struct sh_http_request *req, struct sh_buf *out)
+{
+	struct sh_err err;
+	struct sh_instance *inst;
+
+	sh_err_clear(&err);
+	inst = instance_for(r, sh_http_param(req, "STACKHOOK_CONFIG"), &err);
+	serve(inst, &err, req, out);
 }
 
 static const char *
@@ -174,7 +188,7 @@ run_fastcgi(struct responder *r, int listen_fd)
 		/* A stop signal waits until the request in flight is answered:
 		 * delivered in the middle, it would cut short a read. */
 		sigprocmask(SIG_BLOCK, &stop_signals, NULL);
-		serve(r, &req, &out);
+		serve_request(r, &req, &out);
 		FCGX_PutStr(out.data, (int)out.len, request.out);
 		FCGX_Finish_r(&request);
 		sh_buf_release(&out);
@@ -182,6 +196,125 @@ run_fastcgi(struct responder *r, int listen_fd)
 	}
 	FCGX_Free(&request, 1);
 	return 0;
+}
+
+/*
+ * Several request threads, each with its own database connection, share
+ * one config and one committer (group commit of webhook deliveries).  The
+ * main thread waits for a stop signal; a worker that gets SIGUSR2 while
+ * waiting in accept() stops, one busy with a request finishes it first.
+ */
+struct worker {
+	pthread_t thread;
+	bool started;
+	struct sh_instance *inst;
+	int listen_fd;
+};
+
+static void
+on_wake(int sig)
+{
+	(void)sig;
+}
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct sh_buf out = SH_BUF_INIT;
+	FCGX_Request request;
+	sigset_t wake;
+
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGUSR2);
+	if (FCGX_InitRequest(&request, w->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+		return NULL;
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	while (!stopping && FCGX_Accept_r(&request) >= 0) {
+		struct sh_http_request req = {
+			.param = fcgi_param, .read = fcgi_read, .ctx = &request,
+		};
+
+		pthread_sigmask(SIG_BLOCK, &wake, NULL);
+		serve(w->inst, NULL, &req, &out);
+		FCGX_PutStr(out.data, (int)out.len, request.out);
+		FCGX_Finish_r(&request);
+		sh_buf_release(&out);
+		pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	}
+	FCGX_Free(&request, 1);
+	return NULL;
+}
+
+static void
+stop_workers(struct worker *workers, int count)
+{
+	struct timespec pause = {0, 50 * 1000 * 1000};
+
+	for (int i = 0; i < count; i++) {
+		if (!workers[i].started)
+			continue;
+		/* A wake-up can land just before accept(): send it again
+		 * until the worker is gone. */
+		while (pthread_tryjoin_np(workers[i].thread, NULL) != 0) {
+			pthread_kill(workers[i].thread, SIGUSR2);
+			nanosleep(&pause, NULL);
+		}
+	}
+}
+
+static int
+run_threads(struct sh_instance *primary, int listen_fd, int count)
+{
+	struct worker *workers = calloc((size_t)count, sizeof(*workers));
+	struct sigaction sa;
+	sigset_t signals;
+	struct sh_err err;
+	int sig, rc = 1;
+
+	sh_err_clear(&err);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wake;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
+	/* Workers start with every stop signal blocked; only this thread
+	 * takes them, through sigwait(). */
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGTERM);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	if (workers == NULL || FCGX_Init() != 0 ||
+	    sh_committer_start(primary->cfg, &primary->committer, &err) < 0) {
+		sh_log(LOG_ERR, "fastcgi: cannot start: %s",
+		       err.msg[0] ? err.msg : "out of memory");
+		goto out;
+	}
+	for (int i = 0; i < count; i++) {
+		workers[i].listen_fd = listen_fd;
+		if (i == 0)
+			workers[i].inst = primary;
+		else if (sh_instance_share(primary->cfg, &workers[i].inst, &err) < 0)
+			goto stop;
+		workers[i].inst->committer = primary->committer;
+		if (pthread_create(&workers[i].thread, NULL, work, &workers[i]) != 0)
+			goto stop;
+		workers[i].started = true;
+	}
+	sigdelset(&signals, SIGUSR2);
+	while (sigwait(&signals, &sig) != 0)
+		;
+	rc = 0;
+stop:
+	stopping = 1;
+	stop_workers(workers, count);
+	sh_committer_stop(primary->committer);
+	primary->committer = NULL;
+	for (int i = 1; i < count; i++)
+		sh_instance_free(workers[i].inst);
+out:
+	free(workers);
+	return rc;
 }
 
 /* Reads what is left of a CGI request body.  Under Apache's mod_cgid the
@@ -214,7 +347,7 @@ run_cgi(struct responder *r)
 	struct sh_buf out = SH_BUF_INIT;
 	int rc;
 
-	serve(r, &req, &out);
+	serve_request(r, &req, &out);
 	rc = fwrite(out.data, 1, out.len, stdout) == out.len && fflush(stdout) == 0;
 	sh_buf_release(&out);
 	drain_cgi_body();
@@ -237,7 +370,7 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-		"usage: stackhook.fcgi [-c FILE]\n"
+		"usage: stackhook.fcgi [-c FILE] [-t THREADS]\n"
 		"\n"
 		"The stackhook FastCGI responder.  Started with a listening socket on\n"
 		"standard input (spawn-fcgi, mod_fcgid, systemd) or LISTEN_FDS it serves\n"
@@ -246,9 +379,13 @@ usage(FILE *f)
 		"  -c, --config FILE  config file (default: $STACKHOOK_CONFIG, else\n"
 		"                     %s;\n"
 		"                     the web server may also pass STACKHOOK_CONFIG)\n"
+		"  -t, --threads N    requests served at once by this process (default\n"
+		"                     %d; webhook deliveries of concurrent requests\n"
+		"                     share one commit); 1 when the config comes\n"
+		"                     with each request\n"
 		"  -h, --help         this help\n"
 		"  -V, --version      the version\n",
-		sh_config_default_path());
+		sh_config_default_path(), THREADS_DEFAULT);
 }
 
 int
@@ -256,6 +393,7 @@ main(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{"config", required_argument, NULL, 'c'},
+		{"threads", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -263,13 +401,22 @@ main(int argc, char **argv)
 	struct responder r = {0};
 	const char *config = NULL;
 	struct sh_err err;
-	int listen_fd, opt, rc;
+	int listen_fd, opt, rc, threads = THREADS_DEFAULT;
+	char *end;
 	bool cgi;
 
-	while ((opt = getopt_long(argc, argv, "c:hV", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:t:hV", options, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			config = optarg;
+			break;
+		case 't':
+			threads = (int)strtol(optarg, &end, 10);
+			if (*end != '\0' || threads < 1 || threads > THREADS_MAX) {
+				fprintf(stderr, "stackhook.fcgi: --threads takes 1 to %d\n",
+					THREADS_MAX);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -308,7 +455,12 @@ main(int argc, char **argv)
 		}
 		sh_log_open(inst->cfg->log, "stackhook.fcgi", LOG_INFO);
 	}
-	rc = cgi ? run_cgi(&r) : run_fastcgi(&r, listen_fd);
+	if (cgi)
+		rc = run_cgi(&r);
+	else if (threads > 1 && r.cached == 1)
+		rc = run_threads(r.cache[0], listen_fd, threads);
+	else
+		rc = run_fastcgi(&r, listen_fd);
 	for (size_t i = 0; i < r.cached; i++)
 		sh_instance_free(r.cache[i]);
 	return rc;

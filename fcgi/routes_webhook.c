@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "router.h"
+#include "stackhook/committer.h"
 #include "stackhook/ingest.h"
 #include "stackhook/log.h"
 #include "stackhook/metrics.h"
@@ -73,7 +74,9 @@ sh_route_webhook(struct sh_route_ctx *ctx)
 			refuse(ctx, &wr, &err);
 		goto out;
 	}
-	if (sh_ingest_commit(ctx->db, &env, batch, 1, &err) < 0) {
+	if ((ctx->inst->committer != NULL ?
+		     sh_committer_submit(ctx->inst->committer, &d, &err) :
+		     sh_ingest_commit(ctx->db, &env, batch, 1, &err)) < 0) {
 		sh_log(LOG_ERR,
 		       "webhook: %s: delivery %s not stored, resend it from GitLab's "
 		       "recent events: %s", wr.slug,

@@ -16,17 +16,26 @@
 #include "stackhook/db.h"
 #include "stackhook/err.h"
 
+struct sh_committer;
+
 struct sh_instance {
 	struct sh_config *cfg;
+	bool owns_cfg;        /* false for an instance sharing another's config */
 	struct sh_db *db;     /* NULL until sh_instance_db() succeeds */
 	unsigned char key[SH_SECRET_KEY_LEN];
 	bool key_loaded;
+	struct sh_committer *committer; /* group commit for webhooks, or NULL */
 };
 
 /* Reads the config at path; *out (sh_instance_free() it) opens nothing yet.
  * Returns 0 or -1 (err set, SH_E_CONFIG). */
 int sh_instance_open(const char *config_path, struct sh_instance **out,
 		     struct sh_err *err);
+
+/* A second instance for another thread: its own database connection,
+ * the same config (borrowed: it must outlive the new instance). */
+int sh_instance_share(struct sh_config *cfg, struct sh_instance **out,
+		      struct sh_err *err);
 
 /* Closes the database, wipes the key, frees inst.  NULL is allowed. */
 void sh_instance_free(struct sh_instance *inst);

@@ -390,7 +390,7 @@ check "user_facing_host_url private://pool: 400 naming user_facing_host_url" \
 	error_field invalid_field user_facing_host_url
 check_eval "none of the bad URLs was stored" '[ "$(rows)" = "$before" ]'
 api KEY POST /api/v1/integrations \
-	'{"name":"GitLab Pool","space":"parentspace","api_host_url":"private://pool"}'
+	'{"name":"GitLab Pool","space":"parentspace","api_host_url":"private://pool","user_facing_host_url":"https://gitlab.pool.example"}'
 check_eval "api_host_url private://pool is accepted: 201" \
 	'status_is 201 && [ "$(jget api_host_url)" = private://pool ]'
 api KEY GET /api/v1/integrations/gitlab-pool/health

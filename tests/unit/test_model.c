@@ -1212,13 +1212,21 @@ test_integration_urls(void **state)
 
 		OK(sh_integrations_check_url(good[i].url, "api_host_url", &err));
 		snprintf(name, sizeof(name), "Good %zu", i);
-		body = J("{'name': '%s', 'space': 'childspace', 'api_host_url': '%s'}",
+		/* private:// needs an address people can open for links */
+		body = J("{'name': '%s', 'space': 'childspace', 'api_host_url': '%s', "
+			 "'user_facing_host_url': 'https://gitlab.example.com'}",
 			 name, good[i].url);
 		OK(sh_integrations_create(m->db, &m->env, &m->padmin, body, &out, &err));
 		assert_string_equal(str(out, "api_host_url"), good[i].stored);
 		cJSON_Delete(out);
 		cJSON_Delete(body);
 	}
+	/* without user_facing_host_url, private:// is refused */
+	body = J("{'name': 'No Link', 'space': 'childspace', "
+		 "'api_host_url': 'private://pool-1'}");
+	FAILS(sh_integrations_create(m->db, &m->env, &m->padmin, body, &out, &err),
+	      SH_E_MISSING_FIELD, "user_facing_host_url");
+	cJSON_Delete(body);
 	for (size_t i = 0; i < COUNT(bad); i++) {
 		FAILS(sh_integrations_check_url(bad[i], "api_host_url", &err),
 		      SH_E_INVALID_FIELD, "api_host_url");
@@ -1872,7 +1880,8 @@ test_integration_health(void **state)
 
 	cJSON_Delete(make_integration(m, &m->padmin,
 				      "{'name': 'Pool GL', 'space': 'parentspace', "
-				      "'api_host_url': 'private://nopool'}"));
+				      "'api_host_url': 'private://nopool', "
+				      "'user_facing_host_url': 'https://gl.example.com'}"));
 	OK(sh_integrations_health(m->db, &m->env, &m->padmin, "pool-gl", &out, &err));
 	{
 		char *text = cJSON_PrintUnformatted(out);
