@@ -414,7 +414,6 @@ sh_ingest_commit(struct sh_db *db, const struct sh_ingest_env *env,
 		 struct sh_delivery **batch, size_t count, struct sh_err *err)
 {
 	struct sh_spool_batch spool;
-	struct sh_err publish_err;
 	int64_t now = env->now ? env->now : sh_time_now();
 
 	sh_spool_batch_init(&spool, env->cfg->spool);
@@ -425,23 +424,18 @@ sh_ingest_commit(struct sh_db *db, const struct sh_ingest_env *env,
 		if (commit_one(db, env, now, batch[i], &spool, err) < 0)
 			goto fail;
 	}
-	/* The spool file is on disk before the transaction commits, so a 2xx
-	 * never precedes its pending statuses; see spool.h for the rest. */
-	if (sh_spool_batch_write(&spool, err) < 0 || sh_db_commit(db, err) < 0)
-		goto fail;
+	/* A 2xx never precedes the pending statuses: see spool.h. */
+	if (sh_spool_batch_commit(&spool, db, err) < 0)
+		goto fail_released;
 	for (size_t i = 0; i < count; i++)
 		batch[i]->committed = true;
-	sh_err_clear(&publish_err);
-	if (sh_spool_batch_publish(&spool, &publish_err) < 0)
-		sh_log(LOG_ERR, "webhook: %s (the reporter recovers it from tmp/)",
-		       publish_err.msg);
-	sh_spool_batch_release(&spool);
 	return 0;
 fail:
 	sh_db_rollback(db);
 	sh_spool_batch_abort(&spool);
 fail_nodb:
 	sh_spool_batch_release(&spool);
+fail_released:
 	for (size_t i = 0; i < count; i++) {
 		free(batch[i]->runs);
 		batch[i]->runs = NULL;

@@ -184,45 +184,43 @@ open_checked(struct sh_db *db, const struct sh_authz *az, const char *slug,
 	return 0;
 }
 
+static bool
+integration_visible(struct sh_stmt *st, void *az)
+{
+	struct sh_integration_ref ref;
+
+	read_ref(st, &ref);
+	return sh_authz_may_list_integration(az, ref.is_default, ref.space);
+}
+
+static cJSON *
+integration_render(struct sh_stmt *st, void *unused)
+{
+	(void)unused;
+	return summary_json(st);
+}
+
 int
 sh_integrations_list(struct sh_db *db, const struct sh_actor *actor,
 		     const struct sh_page *page, cJSON **out, struct sh_err *err)
 {
 	static const char sql[] = INTEGRATION_SELECT
 		"WHERE deleted_at IS NULL AND id < $1 ORDER BY id DESC";
-	struct sh_integration_ref ref;
 	struct sh_authz *az = NULL;
 	struct sh_stmt *st;
-	cJSON *items = cJSON_CreateArray();
-	long long last = 0, next = 0;
-	int n = 0, rc = -1;
+	int rc;
 
 	*out = NULL;
-	if (sh_authz_load(db, actor->user_id, &az, err) < 0 ||
-	    sh_db_prepare(db, sql, &st, err) < 0)
-		goto out;
-	sh_stmt_bind_int(st, 1, page->after > 0 ? page->after : INT64_MAX);
-	while ((rc = sh_stmt_step(st, err)) == 1) {
-		read_ref(st, &ref);
-		if (!sh_authz_may_list_integration(az, ref.is_default, ref.space))
-			continue;
-		if (n == page->limit) {
-			next = last;
-			break;
-		}
-		cJSON_AddItemToArray(items, summary_json(st));
-		last = ref.id;
-		n++;
-	}
-	sh_stmt_release(st);
-out:
-	sh_authz_free(az);
-	if (rc < 0) {
-		cJSON_Delete(items);
+	if (sh_authz_load(db, actor->user_id, &az, err) < 0)
 		return -1;
+	rc = sh_db_prepare(db, sql, &st, err);
+	if (rc == 0) {
+		sh_stmt_bind_int(st, 1, page->after > 0 ? page->after : INT64_MAX);
+		rc = sh_page_collect(st, page, C_ID, integration_visible,
+				     integration_render, az, out, err);
 	}
-	*out = sh_page_result(items, next);
-	return 0;
+	sh_authz_free(az);
+	return rc;
 }
 
 /* Reads one integration for the actor: summary, with details when asked

@@ -113,44 +113,39 @@ read_space(struct sh_db *db, const char *id, cJSON **out, struct sh_err *err)
 	return rc == 1 ? 0 : -1;
 }
 
+static bool
+space_visible(struct sh_stmt *st, void *az)
+{
+	return can_see_space(az, sh_stmt_text(st, 1));
+}
+
+static cJSON *
+space_render(struct sh_stmt *st, void *unused)
+{
+	(void)unused;
+	return space_json(st);
+}
+
 int
 sh_spaces_list(struct sh_db *db, const struct sh_actor *actor,
 	       const struct sh_page *page, cJSON **out, struct sh_err *err)
 {
 	static const char sql[] = SPACE_SELECT "WHERE seq < $1 ORDER BY seq DESC";
 	struct sh_authz *az = NULL;
-	struct sh_stmt *st = NULL;
-	cJSON *items = cJSON_CreateArray();
-	long long last = 0, next = 0;
-	int n = 0, rc;
+	struct sh_stmt *st;
+	int rc;
 
 	*out = NULL;
 	if (sh_authz_load(db, actor->user_id, &az, err) < 0)
-		goto fail;
-	if (sh_db_prepare(db, sql, &st, err) < 0)
-		goto fail;
-	sh_stmt_bind_int(st, 1, page->after > 0 ? page->after : INT64_MAX);
-	while ((rc = sh_stmt_step(st, err)) == 1) {
-		if (!can_see_space(az, sh_stmt_text(st, 1)))
-			continue;
-		if (n == page->limit) {
-			next = last;
-			break;
-		}
-		cJSON_AddItemToArray(items, space_json(st));
-		last = sh_stmt_int(st, 0);
-		n++;
+		return -1;
+	rc = sh_db_prepare(db, sql, &st, err);
+	if (rc == 0) {
+		sh_stmt_bind_int(st, 1, page->after > 0 ? page->after : INT64_MAX);
+		rc = sh_page_collect(st, page, 0, space_visible, space_render, az, out,
+				     err);
 	}
-	sh_stmt_release(st);
-	if (rc < 0)
-		goto fail;
 	sh_authz_free(az);
-	*out = sh_page_result(items, next);
-	return 0;
-fail:
-	sh_authz_free(az);
-	cJSON_Delete(items);
-	return -1;
+	return rc;
 }
 
 int

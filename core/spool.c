@@ -13,7 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "stackhook/db.h"
 #include "stackhook/fsutil.h"
+#include "stackhook/log.h"
 #include "stackhook/spool.h"
 
 const char *const sh_spool_dirs[SH_SPOOL_DIR_COUNT] = {"tmp", "new", "deferred",
@@ -303,4 +305,26 @@ sh_spool_probe(const char *spool, struct sh_err *err)
 	close(fd);
 	unlink(path);
 	return rc;
+}
+
+int
+sh_spool_batch_commit(struct sh_spool_batch *batch, struct sh_db *db,
+		      struct sh_err *err)
+{
+	struct sh_err publish_err;
+
+	/* On disk before the transaction commits, so that nothing answered
+	 * as done precedes its updates. */
+	if (sh_spool_batch_write(batch, err) < 0 || sh_db_commit(db, err) < 0) {
+		sh_db_rollback(db);
+		sh_spool_batch_abort(batch);
+		sh_spool_batch_release(batch);
+		return -1;
+	}
+	sh_err_clear(&publish_err);
+	if (sh_spool_batch_publish(batch, &publish_err) < 0)
+		sh_log(LOG_ERR, "spool: %s (the reporter recovers it from tmp/)",
+		       publish_err.msg);
+	sh_spool_batch_release(batch);
+	return 0;
 }

@@ -120,50 +120,57 @@ require_stack(struct sh_db *db, const struct sh_authz *az, const char *id,
 	return sh_spaces_require(az, space, need, what, err);
 }
 
+struct listing {
+	const struct sh_authz *az;
+	const char *status_prefix;
+};
+
+static bool
+stack_visible(struct sh_stmt *st, void *arg)
+{
+	const struct listing *l = arg;
+
+	return sh_authz_role(l->az, sh_stmt_text(st, C_SPACE)) >= SH_ROLE_READ;
+}
+
+static cJSON *
+stack_render(struct sh_stmt *st, void *arg)
+{
+	const struct listing *l = arg;
+
+	return stack_json(st, l->status_prefix);
+}
+
 int
 sh_stacks_list(struct sh_db *db, const char *status_prefix,
-	       const struct sh_actor *actor,
-	       const struct sh_stack_filter *filter, const struct sh_page *page,
-	       cJSON **out, struct sh_err *err)
+	       const struct sh_actor *actor, const struct sh_stack_filter *filter,
+	       const struct sh_page *page, cJSON **out, struct sh_err *err)
 {
 	static const char sql[] = STACK_SELECT
 		"WHERE s.seq < $1 AND ($2 IS NULL OR s.space = $2) "
 		"AND ($3 IS NULL OR i.slug = $3) "
 		"AND ($4 = 0 OR s.integration_id IS NULL) ORDER BY s.seq DESC";
 	struct sh_authz *az = NULL;
-	struct sh_stmt *st = NULL;
-	cJSON *items = cJSON_CreateArray();
-	long long last = 0, next = 0;
-	int n = 0, rc = -1;
+	struct listing l;
+	struct sh_stmt *st;
+	int rc;
 
 	*out = NULL;
-	if (sh_authz_load(db, actor->user_id, &az, err) < 0 ||
-	    sh_db_prepare(db, sql, &st, err) < 0)
-		goto out;
-	sh_stmt_bind_int(st, 1, page->after > 0 ? page->after : INT64_MAX);
-	sh_stmt_bind_text(st, 2, filter->space);
-	sh_stmt_bind_text(st, 3, filter->integration);
-	sh_stmt_bind_int(st, 4, filter->detached);
-	while ((rc = sh_stmt_step(st, err)) == 1) {
-		if (sh_authz_role(az, sh_stmt_text(st, C_SPACE)) < SH_ROLE_READ)
-			continue;
-		if (n == page->limit) {
-			next = last;
-			break;
-		}
-		cJSON_AddItemToArray(items, stack_json(st, status_prefix));
-		last = sh_stmt_int(st, C_SEQ);
-		n++;
-	}
-	sh_stmt_release(st);
-out:
-	sh_authz_free(az);
-	if (rc < 0) {
-		cJSON_Delete(items);
+	if (sh_authz_load(db, actor->user_id, &az, err) < 0)
 		return -1;
+	l.az = az;
+	l.status_prefix = status_prefix;
+	rc = sh_db_prepare(db, sql, &st, err);
+	if (rc == 0) {
+		sh_stmt_bind_int(st, 1, page->after > 0 ? page->after : INT64_MAX);
+		sh_stmt_bind_text(st, 2, filter->space);
+		sh_stmt_bind_text(st, 3, filter->integration);
+		sh_stmt_bind_int(st, 4, filter->detached);
+		rc = sh_page_collect(st, page, C_SEQ, stack_visible, stack_render, &l,
+				     out, err);
 	}
-	*out = sh_page_result(items, next);
-	return 0;
+	sh_authz_free(az);
+	return rc;
 }
 
 int

@@ -305,26 +305,18 @@ with_spool(struct sh_db *db, const struct sh_config *cfg,
 	   void *arg, struct sh_err *err)
 {
 	struct sh_spool_batch spool;
-	struct sh_err publish_err;
 
 	sh_spool_batch_init(&spool, cfg->spool);
-	if (sh_db_begin(db, err) < 0)
-		goto fail_nodb;
-	if (fn(db, cfg, arg, &spool, err) < 0 || sh_spool_batch_write(&spool, err) < 0 ||
-	    sh_db_commit(db, err) < 0)
-		goto fail;
-	sh_err_clear(&publish_err);
-	if (sh_spool_batch_publish(&spool, &publish_err) < 0)
-		sh_log(LOG_ERR, "runs: %s (the reporter recovers it from tmp/)",
-		       publish_err.msg);
-	sh_spool_batch_release(&spool);
-	return 0;
-fail:
-	sh_db_rollback(db);
-	sh_spool_batch_abort(&spool);
-fail_nodb:
-	sh_spool_batch_release(&spool);
-	return -1;
+	if (sh_db_begin(db, err) < 0) {
+		sh_spool_batch_release(&spool);
+		return -1;
+	}
+	if (fn(db, cfg, arg, &spool, err) < 0) {
+		sh_db_rollback(db);
+		sh_spool_batch_release(&spool);
+		return -1;
+	}
+	return sh_spool_batch_commit(&spool, db, err);
 }
 
 /* Checks the actor's role in the space of a run's stack. */

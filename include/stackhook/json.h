@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "stackhook/err.h"
+#include "stackhook/page.h"
 
 #define SH_JSON_MAX_DEPTH 32
 
@@ -77,24 +78,6 @@ char *sh_json_strings_text(const cJSON *obj, const char *name);
 /* Parses a stored JSON array text back into a cJSON array (an empty one
  * when text is NULL or malformed).  NULL on ENOMEM. */
 cJSON *sh_json_strings_parse(const char *text);
-
-/* A page of a list: newest first, after a cursor (SPEC §4.2). */
-#define SH_PAGE_DEFAULT 50
-#define SH_PAGE_MAX 500
-
-struct sh_page {
-	int limit;        /* 1..SH_PAGE_MAX */
-	long long after;  /* the cursor: only items older than this; 0 = none */
-};
-
-/* Parses `limit` and `after` query values (NULL when absent).  Returns 0 or
- * -1 with err (SH_E_INVALID_FIELD naming the parameter). */
-int sh_page_parse(const char *limit, const char *after, struct sh_page *page,
-		  struct sh_err *err);
-
-/* Wraps items (taken) as {"items": items, "next": cursor or null}.  next is
- * the cursor of the last item when more may follow, else 0. */
-cJSON *sh_page_result(cJSON *items, long long next);
 
 /* Adds "name": "<ISO-8601 time>" to obj. */
 void sh_json_add_time(cJSON *obj, const char *name, long long t);

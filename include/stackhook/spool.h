@@ -69,6 +69,18 @@ int sh_spool_batch_publish(struct sh_spool_batch *batch, struct sh_err *err);
 int sh_spool_batch_publish_into(struct sh_spool_batch *batch, const char *dir,
 				struct sh_err *err);
 
+struct sh_db;
+
+/*
+ * The whole protocol in one call, for a write transaction the caller has
+ * open on db: writes the batch, commits, publishes.  On failure the
+ * transaction is rolled back and the file removed (-1, err set).  A
+ * publish failure after the commit is only logged: the file waits in tmp/
+ * for the reporter.  The batch is released either way.
+ */
+int sh_spool_batch_commit(struct sh_spool_batch *batch, struct sh_db *db,
+			  struct sh_err *err);
+
 /* Removes tmp/NAME if written.  Safe to call at any point. */
 void sh_spool_batch_abort(struct sh_spool_batch *batch);
 
