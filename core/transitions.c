@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stackhook/audit.h"
 #include "stackhook/log.h"
 #include "stackhook/spaces.h"
 #include "stackhook/timeutil.h"
@@ -319,21 +320,23 @@ with_spool(struct sh_db *db, const struct sh_config *cfg,
 	return sh_spool_batch_commit(&spool, db, err);
 }
 
-/* Checks the actor's role in the space of a run's stack. */
+/* Checks the actor's role in the space of a run's stack (into space). */
 static int
 require_run_role(struct sh_db *db, const struct sh_actor *actor,
-		 const struct sh_run *run, enum sh_role need, struct sh_err *err)
+		 const struct sh_run *run, enum sh_role need,
+		 char space[SH_SLUG_MAX + 1], struct sh_err *err)
 {
 	static const char sql[] = "SELECT space FROM stacks WHERE id = $1";
 	struct sh_authz *az = NULL;
-	char space[SH_SLUG_MAX + 1] = "", what[SH_RUN_ID_LEN + 8];
+	char what[SH_RUN_ID_LEN + 8];
 	struct sh_stmt *st;
 	int rc = sh_db_query(db, sql, &st, err, "t", run->stack);
 
+	space[0] = '\0';
 	if (rc < 0)
 		return -1;
 	if (rc == 1) {
-		snprintf(space, sizeof(space), "%s", sh_stmt_text(st, 0));
+		snprintf(space, SH_SLUG_MAX + 1, "%s", sh_stmt_text(st, 0));
 		sh_stmt_release(st);
 	}
 	if (sh_authz_load(db, actor->user_id, &az, err) < 0)
@@ -356,11 +359,17 @@ do_transition(struct sh_db *db, const struct sh_config *cfg, void *arg,
 	      struct sh_spool_batch *spool, struct sh_err *err)
 {
 	struct transition_call *call = arg;
+	char space[SH_SLUG_MAX + 1], detail[48];
 
 	if (sh_runs_find(db, call->id, &call->run, err) < 0 ||
-	    require_run_role(db, call->actor, &call->run, SH_ROLE_WRITE, err) < 0)
+	    require_run_role(db, call->actor, &call->run, SH_ROLE_WRITE, space, err) < 0)
 		return -1;
-	return apply(db, cfg, &call->run, &call->change, spool, err);
+	snprintf(detail, sizeof(detail), "%s -> %s", call->run.state,
+		 call->change.state);
+	if (apply(db, cfg, &call->run, &call->change, spool, err) < 0)
+		return -1;
+	return sh_audit_actor(db, call->actor, "transition", "run", call->run.id,
+			      space, detail, err);
 }
 
 static int
@@ -479,6 +488,9 @@ do_manual(struct sh_db *db, const struct sh_config *cfg, void *arg,
 		return sh_err_set(err, SH_E_CONFLICT, "commit",
 				  "run %s already exists for this commit",
 				  call->run.id);
+	if (sh_audit_actor(db, call->actor, "create", "run", call->run.id, space,
+			   call->stack, err) < 0)
+		return -1;
 	if (call->run.sha[0] == '\0')
 		return 0;
 	return queue(spool, sh_updates_commit_status(cfg, &call->run), err);

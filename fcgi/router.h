@@ -110,5 +110,6 @@ int sh_route_runs_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err
 int sh_route_runs_get(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
 int sh_route_runs_transition(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
 int sh_route_deliveries_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
+int sh_route_audit_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err);
 
 #endif

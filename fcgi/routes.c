@@ -44,6 +44,7 @@ const struct sh_route sh_routes[] = {
 	CALL("GET", "/api/v1/runs/{}", sh_route_runs_get, 200, API),
 	CALL("POST", "/api/v1/runs/{}/transitions", sh_route_runs_transition, 200, API_JSON),
 	CALL("GET", "/api/v1/deliveries", sh_route_deliveries_list, 200, API),
+	CALL("GET", "/api/v1/audit", sh_route_audit_list, 200, API),
 };
 
 const size_t sh_route_count = sizeof(sh_routes) / sizeof(sh_routes[0]);

@@ -1,7 +1,8 @@
-/* /api/v1/runs and /api/v1/deliveries (SPEC §4.2). */
+/* /api/v1/runs, /api/v1/deliveries and /api/v1/audit (SPEC §4.2). */
 #include "config.h"
 
 #include "router.h"
+#include "stackhook/audit.h"
 #include "stackhook/deliveries.h"
 #include "stackhook/runs.h"
 #include "stackhook/transitions.h"
@@ -45,4 +46,17 @@ sh_route_deliveries_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *e
 			   err) < 0)
 		return -1;
 	return sh_deliveries_list(ctx->db, &ctx->actor, slug, &page, out, err);
+}
+
+int
+sh_route_audit_list(struct sh_route_ctx *ctx, cJSON **out, struct sh_err *err)
+{
+	char space_buf[SH_SLUG_MAX + 1];
+	const char *space;
+	struct sh_page page;
+
+	if (sh_route_page(ctx, &page, err) < 0 ||
+	    sh_route_query(ctx, "space", space_buf, sizeof(space_buf), &space, err) < 0)
+		return -1;
+	return sh_audit_list(ctx->db, &ctx->actor, space, &page, out, err);
 }

@@ -9,6 +9,7 @@
 
 #include "stackhook/authz.h"
 #include "stackhook/db.h"
+#include "stackhook/page.h"
 #include "stackhook/err.h"
 
 struct sh_audit_entry {
@@ -30,5 +31,14 @@ int sh_audit_actor(struct sh_db *db, const struct sh_actor *actor,
 		   const char *action, const char *object_type,
 		   const char *object_id, const char *space, const char *detail,
 		   struct sh_err *err);
+
+/*
+ * Audit records, newest first: of one space (its admins) or of every space
+ * (root admins) when space is NULL.  Never a secret: records hold only what
+ * the writers put in them.
+ */
+int sh_audit_list(struct sh_db *db, const struct sh_actor *actor,
+		  const char *space, const struct sh_page *page, cJSON **out,
+		  struct sh_err *err);
 
 #endif

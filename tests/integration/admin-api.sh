@@ -574,6 +574,23 @@ check "limit=0: 400 naming limit" error_field invalid_field limit
 api KEY GET '/api/v1/spaces?limit=501'
 check "limit=501: 400 naming limit" error_field invalid_field limit
 
+# --- audit ------------------------------------------------------------------
+api KEY GET '/api/v1/audit?limit=500'
+check_eval "audit: root admins see every change, newest first, with actor and address" \
+	'status_is 200 && body_has "\"action\":\"create\"" && body_has "\"object_type\":\"integration\"" &&
+	 body_has "\"address\":\"127.0.0.1\"" && body_has "\"action\":\"rotate-secret\""'
+check_eval "audit: no token or secret value in any record" \
+	'! body_has "$TOKEN" && ! body_has "$TOKEN2" && ! body_has "webhook_secret"'
+api PARENT_ADMIN_KEY GET '/api/v1/audit?space=parentspace'
+check_eval "audit: a space's admin reads its audit" \
+	'status_is 200 && body_has "\"space\":\"parentspace\"" && ! body_has "\"space\":\"root\""'
+api PARENT_ADMIN_KEY GET '/api/v1/audit'
+check "audit: every space's audit is for root admins only: 403" json_error 403 forbidden
+api READER_KEY GET '/api/v1/audit?space=childspace'
+check "audit: a reader of the space: 403" json_error 403 forbidden
+api NOBODY_KEY GET '/api/v1/audit?space=parentspace'
+check "audit: a stranger: 404" json_error 404 not_found
+
 # --- the transcript ----------------------------------------------------------
 diag "--- transcript: the ParentSpace / ChildSpace example (STACKHOOK=$BASE; secrets shown as …)"
 diag "$(cat "$T/transcript")"
