@@ -1,0 +1,455 @@
+#!/bin/bash
+# `stackhook report` end to end (SPEC §5, §6): webhooks through real nginx
+# (the repository's nginx/stackhook.conf) and a spawn-fcgi'd responder make
+# runs, the admin API moves them, and the reporter sends what they imply to
+# the tests' mock GitLab (tests/mock-gitlab/mock_gitlab.py) -- the checks are
+# on the requests the mock recorded and on what stays in the spool.
+#
+#  1. commit statuses pending -> running -> success, the plan summary, the
+#     deployment of a tracked run with changes (none without), GitLab under a
+#     sub-path;
+#  2. merge request comments: one per stack and MR, edited in place, quick
+#     actions escaped, MRs asked from GitLab when the run knows none;
+#  3. the summary line, --dry-run, 1,000 updates of one status -> 1 request;
+#  4. faults: repeated running, 409/429/500, 401 and a new token, 404,
+#     deleted integration, report_max_age, GitLab down;
+#  5. two reporters at once, kill -9 mid-flush, tmp/ recovery;
+#  6. --for: a webhook's pending status within ~1 s;
+#  7. /metrics and /healthz.
+. "$top_srcdir/tests/integration/lib.sh"
+
+require_programs nginx spawn-fcgi curl python3 flock
+
+FIX=$top_srcdir/tests/fixtures/gitlab/webhooks
+MOCK=$top_srcdir/tests/mock-gitlab/mock_gitlab.py
+[ -f "$MOCK" ] || skip_all "tests/mock-gitlab/mock_gitlab.py is missing"
+PORT=$(free_port) || bail "no free port"
+BASE=http://127.0.0.1:$PORT/stackhook
+new_instance "$BASE"
+echo "retry_initial   = 1s" >>"$CONF"
+SOCK=$T/run/stackhook.sock
+N=$T/nginx
+SPOOL=$T/var/spool
+API_TOKEN=glpat-ReportTestToken0123456789
+SUB_TOKEN=glpat-SubPathToken0123456789
+NEW_TOKEN=glpat-RotatedToken0123456789
+
+SHA=da1560886d4f094c3e6c9ef40349f7d38b5d27d7   # push.json, merge_request_open.json
+
+# ------------------------------------------------------------ helpers ----
+
+# jv EXPR [FILE]: the Python expression EXPR over d, the JSON in FILE
+# (default: the last answer's body); strings bare, the rest as JSON.
+jv() {
+	python3 -c '
+import json, sys
+try:
+    d = json.load(open(sys.argv[2]))
+    v = eval(sys.argv[1])
+except Exception as e:
+    print("<%s>" % e)
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
+}
+
+api() {
+	local method=$1 path=$2
+	shift 2
+	http "$method" "$BASE$path" -H "Authorization: Bearer $ADMIN_KEY" "$@"
+}
+
+api_json() {
+	api "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
+}
+
+KEYN=0
+# hook SLUG SECRET FIXTURE EVENT: one webhook delivery as GitLab sends it.
+hook() {
+	KEYN=$((KEYN + 1))
+	http POST "$BASE/webhooks/gitlab/$1" -H 'Content-Type: application/json' \
+		-H "X-Gitlab-Event: $4" -H "X-Gitlab-Token: $2" \
+		-H "Idempotency-Key: report-$$-$KEYN" --data-binary "@$3"
+}
+
+# variant IN OUT PYTHON: OUT is the fixture IN changed by PYTHON (on d).
+variant() {
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(d, open(sys.argv[2], "w"))' "$1" "$2" "$3" || bail "cannot make $2"
+}
+
+# run_of STACK: the id of STACK's run in the last webhook answer.
+run_of() {
+	jv "[r['id'] for r in d['runs'] if r['stack'] == '$1'][0]"
+}
+
+# move RUN STATE [MORE-JSON]: one transition; 0 when it answered 200.
+move() {
+	local run=$1 state=$2 more=${3:+,$3}
+	api_json POST "/api/v1/runs/$run/transitions" "{\"state\":\"$state\"$more}"
+	status_is 200
+}
+
+# moves DESC RUN STATE...: several transitions, one test point.
+moves() {
+	local desc=$1 run=$2 s
+	shift 2
+	for s in "$@"; do
+		case $s in
+		*'{'*) move "$run" "${s%%|*}" "${s#*|}" || break ;;
+		*) move "$run" "$s" || break ;;
+		esac
+	done
+	check "$desc" status_is 200
+}
+
+# manual_run STACK SHA: a manual tracked run on SHA; RUN is its id.
+manual_run() {
+	api_json POST "/api/v1/stacks/$1/runs" "{\"commit\":\"$2\"}"
+	RUN=$(jv 'd["id"]')
+	status_is 201
+}
+
+# mock_start NAME PORT [ARGS...]: a mock GitLab (PORT 0: any); MOCK_PORT,
+# MOCK_PID.
+mock_start() {
+	local name=$1 port=$2
+	shift 2
+	python3 "$MOCK" --port "$port" --quiet "$@" >"$T/log/mock-$name.out" \
+		2>>"$T/log/mock-$name.err" &
+	MOCK_PID=$!
+	track_pid "$MOCK_PID"
+	wait_for "grep -q '^ready [0-9]' '$T/log/mock-$name.out'" 10 || return 1
+	MOCK_PORT=$(awk '/^ready/ {print $2; exit}' "$T/log/mock-$name.out")
+}
+
+# ctl MOCK-URL METHOD PATH [JSON]: the mock's control API (answer in
+# $T/ctl.json).
+ctl() {
+	local url=$1 method=$2 path=$3
+	if [ $# -ge 4 ]; then
+		curl -sS -X "$method" --max-time 10 -H 'Content-Type: application/json' \
+			--data-binary "$4" -o "$T/ctl.json" -w '%{http_code}' "$url/_mock/$path"
+	else
+		curl -sS -X "$method" --max-time 10 -o "$T/ctl.json" -w '%{http_code}' \
+			"$url/_mock/$path"
+	fi >"$T/ctl.status" 2>"$T/ctl.err"
+	grep -q '^2' "$T/ctl.status"
+}
+
+# clear [MOCK-URL]: forget the requests recorded so far.
+clear_requests() {
+	ctl "${1:-$GL}" DELETE requests || bail "cannot clear the mock's requests"
+}
+
+# mq EXPR [MOCK-URL]: the Python expression EXPR over R, the requests the
+# mock recorded since the last clear_requests (oldest first), and S, its
+# state.  Helpers: api(r) is the path after /api/v4, st(r) a status POST's
+# state.
+cat >"$T/mq.py" <<'PY'
+import json, re, sys
+R = json.load(open(sys.argv[1]))
+S = json.load(open(sys.argv[2]))
+def api(r):
+    return r["path"].split("/api/v4", 1)[1] if "/api/v4" in r["path"] else r["path"]
+def body(r):
+    return r.get("body") or {}
+def statuses(name=None):
+    return [r for r in R if r["method"] == "POST" and "/statuses/" in r["path"]
+            and (name is None or body(r).get("name") == name)]
+def st(r):
+    return body(r).get("state")
+def squeeze(xs):
+    out = []
+    for x in xs:
+        if not out or out[-1] != x:
+            out.append(x)
+    return out
+try:
+    v = eval(sys.argv[3])
+except Exception as e:
+    print("<%s: %s>" % (type(e).__name__, e))
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))
+PY
+mq() {
+	local url=${2:-$GL}
+	curl -sS --max-time 10 -o "$T/mq.requests" "$url/_mock/requests" &&
+		curl -sS --max-time 10 -o "$T/mq.state" "$url/_mock/state" ||
+		{ echo "<mock unreachable>"; return 1; }
+	python3 "$T/mq.py" "$T/mq.requests" "$T/mq.state" "$1"
+}
+
+# mq_is DESC EXPR WANT [MOCK-URL]: one test point, EXPR printed is WANT.
+mq_is() {
+	local desc=$1 got
+	got=$(mq "$2" "${4:-$GL}")
+	if [ "$got" = "$3" ]; then
+		pass "$desc"
+	else
+		fail "$desc" "expression: $2" "got:  $got" "want: $3"
+		diag "requests: $(python3 -c '
+import json, sys
+for r in json.load(open(sys.argv[1])):
+    print(r["method"], r["path"], r["status"], json.dumps(r.get("body"))[:160])' "$T/mq.requests" | head -n 30)"
+	fi
+}
+
+SUM_SENT=0
+# report [ARGS...]: one `stackhook report` as cron runs it (root: it drops
+# to the config's user itself); REPORT_RC, SUMMARY (its summary line),
+# output in $T/report.out and .err.
+report() {
+	"$SH_CLI" -c "$CONF" report "$@" >"$T/report.out" 2>"$T/report.err"
+	REPORT_RC=$?
+	SUMMARY=$(grep -E '^sent [0-9]+, coalesced [0-9]+, deferred [0-9]+, failed [0-9]+$' \
+		"$T/report.out" | tail -n 1)
+	case " $* " in *" --dry-run "*) ;; *)
+		SUM_SENT=$((SUM_SENT + $(echo "$SUMMARY" | sed -n 's/^sent \([0-9]*\),.*/\1/p' | grep . || echo 0)))
+	esac
+}
+
+# reported DESC "sent N, coalesced N, deferred N, failed N": the last
+# report exited 0 and printed that line.
+reported() {
+	if [ "$REPORT_RC" = 0 ] && [ "$SUMMARY" = "$2" ]; then
+		pass "$1"
+	else
+		fail "$1" "exit status $REPORT_RC, summary '$SUMMARY', want '$2'" \
+			"stdout: $(head -c 600 "$T/report.out")" "stderr: $(tail -n 8 "$T/report.err")"
+	fi
+}
+
+# sq DIR EXPR: the Python expression EXPR over E, the entries of every file
+# in spool/DIR (each with "_file"), oldest file first.
+cat >"$T/sq.py" <<'PY'
+import json, os, sys, time
+d = sys.argv[1]
+E = []
+for name in sorted(os.listdir(d)):
+    if name.startswith("."):
+        continue
+    with open(os.path.join(d, name)) as fh:
+        for line in fh:
+            if line.strip():
+                e = json.loads(line)
+                e["_file"] = name
+                E.append(e)
+now = time.time()
+try:
+    v = eval(sys.argv[2])
+except Exception as e:
+    print("<%s: %s>" % (type(e).__name__, e))
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))
+PY
+sq() {
+	python3 "$T/sq.py" "$SPOOL/$1" "$2"
+}
+
+spool_count() {
+	find "$SPOOL/$1" -mindepth 1 -maxdepth 1 -type f 2>/dev/null | wc -l
+}
+
+# spool_state: files in tmp new deferred failed.
+spool_state() {
+	echo "tmp=$(spool_count tmp) new=$(spool_count new) deferred=$(spool_count deferred) failed=$(spool_count failed)"
+}
+
+# spool_is DESC "tmp=N new=N deferred=N failed=N"
+spool_is() {
+	local got
+	got=$(spool_state)
+	if [ "$got" = "$2" ]; then
+		pass "$1"
+	else
+		fail "$1" "spool: $got" "want:  $2"
+	fi
+}
+
+# write_entries N PYTHON: N spool files written as the core writes them
+# (tmp/, fsync, rename into new/), as the service user; each entry is a
+# copy of $T/template.json changed by PYTHON (on e, with i = 0..N-1).
+write_entries() {
+	as_run_user python3 -c '
+import json, os, sys, time
+spool, n, code, template = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+base = json.load(open(template))
+for i in range(n):
+    e = json.loads(json.dumps(base))
+    e["id"] = os.urandom(16).hex()
+    e["attempts"], e["next_attempt"], e["last_error"] = 0, 0, None
+    exec(code)
+    name = "%013x.%d.%d.jsonl" % (int(time.time() * 1e6), os.getpid(), i)
+    tmp = os.path.join(spool, "tmp", name)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, (json.dumps(e, separators=(",", ":")) + "\n").encode())
+    os.fsync(fd)
+    os.close(fd)
+    os.rename(tmp, os.path.join(spool, "new", name))
+dfd = os.open(os.path.join(spool, "new"), os.O_RDONLY)
+os.fsync(dfd)
+os.close(dfd)' "$SPOOL" "$1" "$2" "$T/template.json"
+}
+
+# template_from RUN: $T/template.json is the newest commit_status entry of
+# RUN in spool/new (which keeps it).
+template_from() {
+	sq new "[e for e in E if e['run'] == '$1' and e['kind'] == 'commit_status'][-1]" \
+		>"$T/template.json" && jv 'd["key"]' "$T/template.json" >/dev/null
+}
+
+# ------------------------------------------------------------ servers ----
+
+SEED=$T/seed.json
+cat >"$SEED" <<EOF
+{"projects": [
+  {"id": 15, "path_with_namespace": "mike/diaspora", "default_branch": "master",
+   "branches": ["master", "develop"],
+   "merge_requests": [
+     {"iid": 7, "state": "opened", "source_branch": "develop", "target_branch": "master",
+      "sha": "$SHA", "commits": ["$SHA"]},
+     {"iid": 8, "state": "closed", "source_branch": "develop", "target_branch": "master",
+      "sha": "$SHA", "commits": ["$SHA"]}]},
+  {"id": 1, "path_with_namespace": "gitlabhq/gitlab-test", "default_branch": "master",
+   "branches": ["master", "ms-viewport"],
+   "merge_requests": [
+     {"iid": 1, "state": "opened", "source_branch": "ms-viewport", "target_branch": "master",
+      "sha": "$SHA", "commits": ["$SHA"]}]}
+]}
+EOF
+mock_start main 0 --seed "$SEED" --token "$API_TOKEN" ||
+	{ show_log "$T/log/mock-main.err"; bail "the mock GitLab did not start"; }
+GL=http://127.0.0.1:$MOCK_PORT
+GL_PID=$MOCK_PID
+
+nginx_conf "$N" "$PORT" "$SOCK" ||
+	bail "cannot make an nginx config from nginx/stackhook.conf"
+user_opts=()
+[ -n "$RUN_USER" ] && user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
+spawn-fcgi -n -s "$SOCK" -M 0660 "${user_opts[@]}" -- "$SH_FCGI" -c "$CONF" \
+	>>"$T/log/spawn-fcgi.out" 2>>"$T/log/responder.err" &
+track_pid "$!"
+wait_for "[ -S '$SOCK' ]" 5 ||
+	{ show_log "$T/log/responder.err"; bail "spawn-fcgi did not start the responder"; }
+nginx_start "$N" "$BASE/healthz" ||
+	{ show_log "$N/error.log"; bail "nginx did not start"; }
+
+api_json POST /api/v1/integrations \
+	"{\"name\":\"GitLab\",\"type\":\"default\",\"api_host_url\":\"$GL\",\"api_token\":\"$API_TOKEN\"}"
+check "integration GitLab with the mock as api_host_url: 201" status_is 201 ||
+	bail "cannot create the integration"
+SECRET=$(jv 'd["webhook_secret"]')
+
+# id namespace repository branch [integration]
+STACKS=(
+	"diaspora mike diaspora master"
+	"diaspora-dev mike diaspora develop"
+	"gitlab-test gitlabhq gitlab-test master"
+	"nowhere nobody nothing master"
+)
+made=0
+for s in "${STACKS[@]}"; do
+	read -r id ns repo branch integ <<<"$s"
+	api_json POST /api/v1/stacks \
+		"{\"id\":\"$id\",\"name\":\"$id\",\"integration\":\"${integ:-gitlab}\",\"namespace\":\"$ns\",\"repository\":\"$repo\",\"branch\":\"$branch\"}"
+	if status_is 201; then made=$((made + 1)); else last_diag; fi
+done
+check_eval "${#STACKS[@]} stacks created" '[ "$made" = ${#STACKS[@]} ]'
+
+# ============================================ 1. statuses, deployments ====
+
+clear_requests
+hook gitlab "$SECRET" "$FIX/push.json" "Push Hook"
+check_eval "push.json: 202 with a tracked run (diaspora) and a proposed one (diaspora-dev)" \
+	'status_is 202 && [ "$(jv "sorted((r[\"stack\"], r[\"kind\"]) for r in d[\"runs\"])")" = "[[\"diaspora\", \"tracked\"], [\"diaspora-dev\", \"proposed\"]]" ]'
+R_TRACKED=$(run_of diaspora)
+R_PROPOSED=$(run_of diaspora-dev)
+spool_is "... its pending statuses wait in spool/new" "tmp=0 new=1 deferred=0 failed=0"
+
+report
+reported "report: sent 2, nothing else" "sent 2, coalesced 0, deferred 0, failed 0"
+mq_is "the mock got exactly 2 requests, both POST /api/v4/projects/15/statuses/<sha>, answered 201" \
+	'[(r["method"], r["path"], r["status"]) for r in R]' \
+	"[[\"POST\", \"/api/v4/projects/15/statuses/$SHA\", 201], [\"POST\", \"/api/v4/projects/15/statuses/$SHA\", 201]]"
+mq_is "... one pending status per run: stackhook/diaspora (ref master) and stackhook/diaspora-dev/proposed" \
+	'sorted((body(r)["name"], st(r), body(r)["ref"]) for r in R)' \
+	'[["stackhook/diaspora", "pending", "master"], ["stackhook/diaspora-dev/proposed", "pending", "master"]]'
+mq_is "... target_url is the run page under public_url" \
+	'sorted(body(r)["target_url"] for r in R)' \
+	"$(python3 -c 'import json,sys; print(json.dumps(sorted(sys.argv[1:])))' "$BASE/runs/$R_TRACKED" "$BASE/runs/$R_PROPOSED")"
+ctl "$GL" GET tokens
+TOKEN_ID=$(jv "[t['id'] for t in d if t['token'] == '$API_TOKEN'][0]" "$T/ctl.json")
+mq_is "... both sent with PRIVATE-TOKEN = the integration's api_token (and no other credentials)" \
+	'sorted(set((r["auth"]["scheme"], r["auth"].get("token_id"), "Authorization" in r["headers"]) for r in R))' \
+	"[[\"private-token\", $TOKEN_ID, false]]"
+spool_is "... and the spool is empty" "tmp=0 new=0 deferred=0 failed=0"
+
+report
+reported "report again with nothing waiting: sent 0" "sent 0, coalesced 0, deferred 0, failed 0"
+
+# The tracked run to its end, one report after each step.
+move "$R_TRACKED" preparing
+report
+reported "preparing: sent 1" "sent 1, coalesced 0, deferred 0, failed 0"
+move "$R_TRACKED" planning
+report
+reported "planning (a repeated running: GitLab's 400 counts as done): sent 1, deferred 0, failed 0" \
+	"sent 1, coalesced 0, deferred 0, failed 0"
+mq_is "... GitLab answered pending 201, running 201, running again 400" \
+	'[(st(r), r["status"]) for r in statuses("stackhook/diaspora")]' \
+	'[["pending", 201], ["running", 201], ["running", 400]]'
+spool_is "... and nothing is kept for it" "tmp=0 new=0 deferred=0 failed=0"
+PLAN='Terraform will perform the following actions:
+  # aws_subnet.private will be created
+Plan: 1 to add, 2 to change, 0 to destroy.'
+PLAN_JSON=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$PLAN")
+move "$R_TRACKED" unconfirmed "\"summary\":{\"add\":1,\"change\":2,\"destroy\":0},\"plan\":$PLAN_JSON"
+check "unconfirmed with a summary (1, 2, 0): 200" status_is 200
+report
+reported "report: the status (running again: done) and the new deployment: sent 2" \
+	"sent 2, coalesced 0, deferred 0, failed 0"
+mq_is "... POST /projects/15/deployments: environment stackhook/diaspora, sha, ref master, tag false, running -> 201" \
+	'[(body(r)["environment"], body(r)["sha"], body(r)["ref"], body(r)["tag"], body(r)["status"], r["status"]) for r in R if api(r) == "/projects/15/deployments"]' \
+	"[[\"stackhook/diaspora\", \"$SHA\", \"master\", false, \"running\", 201]]"
+DEP_ID=$(mq '[d["id"] for d in S["deployments"]][0]')
+moves "confirmed, applying: 200" "$R_TRACKED" confirmed applying
+report
+reported "report after confirmed and applying: their statuses coalesce into one" \
+	"sent 1, coalesced 1, deferred 0, failed 0"
+move "$R_TRACKED" finished
+check "finished: 200" status_is 200
+report
+reported "report after finished: status and deployment, sent 2" "sent 2, coalesced 0, deferred 0, failed 0"
+mq_is "stackhook/diaspora went pending -> running -> success (repeats collapsed)" \
+	'squeeze([st(r) for r in statuses("stackhook/diaspora")])' '["pending", "running", "success"]'
+mq_is "... the final status carries Plan: 1 to add, 2 to change, 0 to destroy and was accepted" \
+	'[(body(r)["description"], r["status"]) for r in statuses("stackhook/diaspora")][-1]' \
+	'["Plan: 1 to add, 2 to change, 0 to destroy", 201]'
+mq_is "... GitLab holds one success job for it, not retried" \
+	'[(s["status"], s["description"], s["retried"]) for s in S["statuses"] if s["name"] == "stackhook/diaspora"]' \
+	'[["success", "Plan: 1 to add, 2 to change, 0 to destroy", false]]'
+mq_is "the deployment was updated to success with PUT /projects/15/deployments/$DEP_ID" \
+	'[(r["method"], api(r), body(r), r["status"]) for r in R if "/deployments" in r["path"]][1:]' \
+	"[[\"PUT\", \"/projects/15/deployments/$DEP_ID\", {\"status\": \"success\"}, 200]]"
+mq_is "... GitLab has one deployment, success, in environment stackhook/diaspora" \
+	'[(d["status"], [e["name"] for e in S["environments"] if e["id"] == d["environment_id"]]) for d in S["deployments"]]' \
+	'[["success", ["stackhook/diaspora"]]]'
+
+# A tracked run that changes nothing: statuses, no deployment.
+SHA_NOCHANGE=$(printf '1%.0s' {1..40})
+clear_requests
+manual_run diaspora "$SHA_NOCHANGE"
+check "a manual tracked run on another commit: 201" status_is 201
+R_NOCHANGE=$RUN
+moves "... preparing, planning, finished with a zero summary: 200" "$R_NOCHANGE" preparing planning \
+	'finished|"summary":{"add":0,"change":0,"destroy":0}'
+report
+reported "report: its statuses coalesce into the final one" "sent 1, coalesced 3, deferred 0, failed 0"
+mq_is "... one success status 'Plan: 0 to add, 0 to change, 0 to destroy', no deployment request" \
+	'[(api(r), st(r), body(r).get("description")) for r in R]' \
+	"[[\"/projects/15/statuses/$SHA_NOCHANGE\", \"success\", \"Plan: 0 to add, 0 to change, 0 to destroy\"]]"
+
+done_testing
