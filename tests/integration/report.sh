@@ -312,6 +312,8 @@ cat >"$SEED" <<EOF
      {"iid": 7, "state": "opened", "source_branch": "develop", "target_branch": "master",
       "sha": "$SHA", "commits": ["$SHA"]},
      {"iid": 8, "state": "closed", "source_branch": "develop", "target_branch": "master",
+      "sha": "$SHA", "commits": ["$SHA"]},
+     {"iid": 9, "state": "opened", "source_branch": "develop", "target_branch": "release",
       "sha": "$SHA", "commits": ["$SHA"]}]},
   {"id": 1, "path_with_namespace": "gitlabhq/gitlab-test", "default_branch": "master",
    "branches": ["master", "ms-viewport"],
@@ -385,6 +387,7 @@ TOKEN_ID=$(jv "[t['id'] for t in d if t['token'] == '$API_TOKEN'][0]" "$T/ctl.js
 mq_is "... both sent with PRIVATE-TOKEN = the integration's api_token (and no other credentials)" \
 	'sorted(set((r["auth"]["scheme"], r["auth"].get("token_id"), "Authorization" in r["headers"]) for r in R))' \
 	"[[\"private-token\", $TOKEN_ID, false]]"
+mq_is "... over one keep-alive connection" 'len(set(r["connection"] for r in R))' 1
 spool_is "... and the spool is empty" "tmp=0 new=0 deferred=0 failed=0"
 
 report
@@ -451,5 +454,111 @@ reported "report: its statuses coalesce into the final one" "sent 1, coalesced 3
 mq_is "... one success status 'Plan: 0 to add, 0 to change, 0 to destroy', no deployment request" \
 	'[(api(r), st(r), body(r).get("description")) for r in R]' \
 	"[[\"/projects/15/statuses/$SHA_NOCHANGE\", \"success\", \"Plan: 0 to add, 0 to change, 0 to destroy\"]]"
+
+
+# GitLab under a sub-path: the integration's api_host_url has a path.
+SUB_SEED=$T/seed-sub.json
+cat >"$SUB_SEED" <<EOF
+{"projects": [{"id": 4861503, "path_with_namespace": "group1/group2/group3/grp2repo",
+               "default_branch": "master"}]}
+EOF
+mock_start sub 0 --prefix /gitlab --seed "$SUB_SEED" --token "$SUB_TOKEN" ||
+	{ show_log "$T/log/mock-sub.err"; bail "the mock GitLab under /gitlab did not start"; }
+GL_SUB=http://127.0.0.1:$MOCK_PORT
+GL_SUB_PORT=$MOCK_PORT
+GL_SUB_PID=$MOCK_PID
+api_json POST /api/v1/integrations \
+	"{\"name\":\"GitLab Sub\",\"type\":\"space\",\"space\":\"root\",\"api_host_url\":\"$GL_SUB/gitlab\",\"api_token\":\"$SUB_TOKEN\"}"
+check "integration GitLab Sub with api_host_url $GL_SUB/gitlab: 201" status_is 201
+SUB_SECRET=$(jv 'd["webhook_secret"]')
+api_json POST /api/v1/stacks \
+	'{"id":"subgroup","name":"subgroup","integration":"gitlab-sub","namespace":"group1/group2/group3","repository":"grp2repo","branch":"master"}'
+check "stack subgroup on it: 201" status_is 201
+clear_requests
+clear_requests "$GL_SUB"
+hook gitlab-sub "$SUB_SECRET" "$FIX/push_subgroup.json" "Push Hook"
+check "push_subgroup.json to gitlab-sub: 202" status_is 202
+report
+reported "report: sent 1" "sent 1, coalesced 0, deferred 0, failed 0"
+mq_is "the mock under /gitlab got POST /gitlab/api/v4/projects/4861503/statuses/<sha> (pending, stackhook/subgroup) -> 201, with its own token" \
+	'[(r["method"], r["path"], st(r), body(r)["name"], r["status"], r["auth"]["scheme"]) for r in R]' \
+	'[["POST", "/gitlab/api/v4/projects/4861503/statuses/2adc9465c4edfc33834e173fe89436a7cb899a1d", "pending", "stackhook/subgroup", 201, "private-token"]]' \
+	"$GL_SUB"
+mq_is "... and the other mock nothing" 'len(R)' 0
+
+# ================================================ 2. merge request notes ==
+
+clear_requests
+hook gitlab "$SECRET" "$FIX/merge_request_open.json" "Merge Request Hook"
+check_eval "merge_request_open.json: 202, a proposed run for gitlab-test" \
+	'status_is 202 && [ "$(jv "[(r[\"stack\"], r[\"kind\"]) for r in d[\"runs\"]]")" = "[[\"gitlab-test\", \"proposed\"]]" ]'
+R_MR=$(run_of gitlab-test)
+PLAN2='Terraform will perform the following actions:
+/close
+  # aws_instance.web will be created
+/approve
+Plan: 1 to add, 0 to change, 0 to destroy.'
+PLAN2_JSON=$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$PLAN2")
+moves "... preparing, planning, finished (1, 0, 0) with a plan and a message holding /close and /approve lines" \
+	"$R_MR" preparing planning \
+	"finished|\"summary\":{\"add\":1,\"change\":0,\"destroy\":0},\"plan\":$PLAN2_JSON,\"message\":\"/close\\nsee the plan\""
+report
+reported "report: its final status and the note (intermediate statuses coalesced)" \
+	"sent 2, coalesced 3, deferred 0, failed 0"
+mq_is "one note created: POST /projects/1/merge_requests/1/notes -> 201, no PUT" \
+	'[(r["method"], api(r), r["status"]) for r in R if "/notes" in r["path"] and r["method"] != "GET"]' \
+	'[["POST", "/projects/1/merge_requests/1/notes", 201]]'
+mq_is "... its body: the marker, the summary, the plan in <details>, the commit" \
+	'[(b.startswith("<!-- stackhook:stack=gitlab-test -->"), "1 to add, 0 to change, 0 to destroy" in b, "<details>" in b and "</details>" in b, "aws_instance.web will be created" in b, "'"${SHA:0:8}"'" in b) for b in [body(r)["body"] for r in R if r["method"] == "POST" and r["path"].endswith("/notes")]]' \
+	'[[true, true, true, true, true]]'
+mq_is "... no line of it starts with / (the /close and /approve lines are escaped, kept as ' /close')" \
+	'[([l for l in body(r)["body"].split("\n") if l.startswith("/")], body(r)["body"].split("\n").count(" /close"), body(r)["body"].split("\n").count(" /approve")) for r in R if r["method"] == "POST" and r["path"].endswith("/notes")]' \
+	'[[[], 2, 1]]'
+mq_is "... the mock ran no quick action: !1 is still open, GitLab stored one note" \
+	'(S["quick_actions"], [m["state"] for p in S["projects"] if p["id"] == 1 for m in p["merge_requests"]], len([n for n in S["notes"] if n["project_id"] == 1]))' \
+	'[[], ["opened"], 1]'
+NOTE_ID=$(mq '[n["id"] for n in S["notes"] if n["project_id"] == 1][0]')
+
+# A new commit on the same merge request: a second run, the same note.
+SHA2=$(printf '2%.0s' {1..40})
+variant "$FIX/merge_request_open.json" "$T/mr_update.json" \
+	"d['object_attributes'].update(action='update', oldrev='$SHA'); d['object_attributes']['last_commit']['id'] = '$SHA2'"
+clear_requests
+hook gitlab "$SECRET" "$T/mr_update.json" "Merge Request Hook"
+check "a merge request update with new commits ($SHA2): 202" status_is 202
+R_MR2=$(run_of gitlab-test)
+check_eval "... a new proposed run" '[ -n "$R_MR2" ] && [ "$R_MR2" != "$R_MR" ]'
+moves "... to finished (2, 0, 0)" "$R_MR2" preparing planning \
+	'finished|"summary":{"add":2,"change":0,"destroy":0},"plan":"2 to add"'
+report
+reported "report: sent 2" "sent 2, coalesced 3, deferred 0, failed 0"
+mq_is "the note is edited in place: PUT /projects/1/merge_requests/1/notes/$NOTE_ID -> 200, no new note" \
+	'[(r["method"], api(r), r["status"]) for r in R if "/notes" in r["path"] and r["method"] != "GET"]' \
+	"[[\"PUT\", \"/projects/1/merge_requests/1/notes/$NOTE_ID\", 200]]"
+mq_is "... GitLab still has one note on !1, now about ${SHA2:0:8} and 2 to add" \
+	'[(n["id"], "'"${SHA2:0:8}"'" in n["body"], "2 to add" in n["body"]) for n in S["notes"] if n["project_id"] == 1]' \
+	"[[$NOTE_ID, true, true]]"
+
+# A run that knows no merge request (a push to a branch): GitLab is asked
+# which are open for the commit.  !7 already has our note (a reporter that
+# died before storing its id): found by its marker and edited.  !9 gets a
+# new one; !8 is closed.
+ctl "$GL" POST projects/15/merge_requests/7/notes \
+	'{"body":"<!-- stackhook:stack=diaspora-dev -->\nold text","author_id":1}' ||
+	diag "cannot add a note to !7: $(cat "$T/ctl.json")"
+OLD_NOTE=$(jv 'd["id"]' "$T/ctl.json")
+clear_requests
+moves "diaspora-dev's proposed run (no MR known) to finished" "$R_PROPOSED" preparing planning \
+	'finished|"summary":{"add":0,"change":0,"destroy":0}'
+report
+reported "report: sent 2 (status, note)" "sent 2, coalesced 2, deferred 0, failed 0"
+mq_is "the reporter asked GET /projects/15/repository/commits/<sha>/merge_requests" \
+	'[r["status"] for r in R if r["method"] == "GET" and api(r) == "/projects/15/repository/commits/'"$SHA"'/merge_requests"]' \
+	'[200]'
+mq_is "... edited its marked note on !7, created one on !9, left closed !8 alone" \
+	'sorted((r["method"], api(r), r["status"]) for r in R if "/notes" in r["path"] and r["method"] != "GET")' \
+	"[[\"POST\", \"/projects/15/merge_requests/9/notes\", 201], [\"PUT\", \"/projects/15/merge_requests/7/notes/$OLD_NOTE\", 200]]"
+mq_is "... GitLab holds one note on !7 and one on !9, none on !8" \
+	'sorted(n["noteable_iid"] for n in S["notes"] if n["project_id"] == 15)' '[7, 9]'
 
 done_testing
