@@ -197,17 +197,30 @@ for r in json.load(open(sys.argv[1])):
 	fi
 }
 
-SUM_SENT=0
+SUM_SENT=0 SUM_COALESCED=0 SUM_DEFERRED=0 SUM_FAILED=0
+# add_summary LINE: adds a summary line's numbers to the SUM_* totals.
+add_summary() {
+	set -- $(echo "$1" | tr -cs '0-9' ' ')
+	[ $# = 4 ] || return 0
+	SUM_SENT=$((SUM_SENT + $1))
+	SUM_COALESCED=$((SUM_COALESCED + $2))
+	SUM_DEFERRED=$((SUM_DEFERRED + $3))
+	SUM_FAILED=$((SUM_FAILED + $4))
+}
+
 # report [ARGS...]: one `stackhook report` as cron runs it (root: it drops
 # to the config's user itself); REPORT_RC, SUMMARY (its summary line),
-# output in $T/report.out and .err.
+# output in $T/report.out and .err (and every run's stderr in
+# $T/log/report.err).
 report() {
 	"$SH_CLI" -c "$CONF" report "$@" >"$T/report.out" 2>"$T/report.err"
 	REPORT_RC=$?
+	cat "$T/report.err" >>"$T/log/report.err"
 	SUMMARY=$(grep -E '^sent [0-9]+, coalesced [0-9]+, deferred [0-9]+, failed [0-9]+$' \
 		"$T/report.out" | tail -n 1)
-	case " $* " in *" --dry-run "*) ;; *)
-		SUM_SENT=$((SUM_SENT + $(echo "$SUMMARY" | sed -n 's/^sent \([0-9]*\),.*/\1/p' | grep . || echo 0)))
+	case " $* " in
+	*" --dry-run "*) ;;
+	*) add_summary "$SUMMARY" ;;
 	esac
 }
 
@@ -299,6 +312,18 @@ os.close(dfd)' "$SPOOL" "$1" "$2" "$T/template.json"
 template_from() {
 	sq new "[e for e in E if e['run'] == '$1' and e['kind'] == 'commit_status'][-1]" \
 		>"$T/template.json" && jv 'd["key"]' "$T/template.json" >/dev/null
+}
+
+# due: sleeps until every entry in spool/deferred is due (at most 10 s).
+due() {
+	local secs
+	secs=$(sq deferred 'min(10, max([0] + [e["next_attempt"] - now + 0.05 for e in E]))')
+	sleep "$secs"
+}
+
+# sha C: forty times the character C.
+sha() {
+	printf "$1%.0s" {1..40}
 }
 
 # ------------------------------------------------------------ servers ----
@@ -560,5 +585,215 @@ mq_is "... edited its marked note on !7, created one on !9, left closed !8 alone
 	"[[\"POST\", \"/projects/15/merge_requests/9/notes\", 201], [\"PUT\", \"/projects/15/merge_requests/7/notes/$OLD_NOTE\", 200]]"
 mq_is "... GitLab holds one note on !7 and one on !9, none on !8" \
 	'sorted(n["noteable_iid"] for n in S["notes"] if n["project_id"] == 15)' '[7, 9]'
+
+
+# ============================== 3. summary, --dry-run, coalescing ========
+
+SHA_DRY=$(sha 3)
+manual_run diaspora "$SHA_DRY"
+check "a manual run on $SHA_DRY: 201, its pending status in spool/new" status_is 201
+R_DRY=$RUN
+(cd "$SPOOL" && find . -type f ! -name lock -exec sha256sum {} + | sort) >"$T/spool.before"
+clear_requests
+report --dry-run
+check_eval "report --dry-run: exit 0, prints the request it would send and a summary line" \
+	'[ "$REPORT_RC" = 0 ] && [ -n "$SUMMARY" ] && grep -q "commit_status POST .*/projects/15/statuses/$SHA_DRY .*\"state\":\"pending\"" "$T/report.out"' ||
+	diag "stdout: $(cat "$T/report.out")" "stderr: $(cat "$T/report.err")"
+mq_is "... the mock received nothing" 'len(R)' 0
+(cd "$SPOOL" && find . -type f ! -name lock -exec sha256sum {} + | sort) >"$T/spool.after"
+check_eval "... the spool is unchanged (same files, same contents)" \
+	'cmp -s "$T/spool.before" "$T/spool.after"' ||
+	diag "$(diff "$T/spool.before" "$T/spool.after")"
+
+# 1,000 more updates of that one status, written as the core writes them:
+# one request, the newest.
+template_from "$R_DRY" || fail "a commit_status entry of run $R_DRY in spool/new"
+t0=$(date +%s%N)
+write_entries 1000 'b = e["request"]["body"]; b["state"] = "running" if i < 999 else "success"; b["description"] = "update %d" % i' ||
+	fail "1,000 spool entries written"
+diag "1,000 spool files written in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+check_eval "spool/new holds 1,001 files with one key" \
+	'[ "$(sq new "(len(E), len(set(e[\"key\"] for e in E)))")" = "[1001, 1]" ]'
+t0=$(date +%s%N)
+report
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+reported "report: sent 1, coalesced 1000 (${ms} ms)" "sent 1, coalesced 1000, deferred 0, failed 0"
+mq_is "... the mock got one request: the newest (success, 'update 999')" \
+	'[(api(r), st(r), body(r)["description"], r["status"]) for r in R]' \
+	"[[\"/projects/15/statuses/$SHA_DRY\", \"success\", \"update 999\", 201]]"
+spool_is "... the spool is empty" "tmp=0 new=0 deferred=0 failed=0"
+
+# ======================================================== 4. faults ======
+
+# 409 and 500: deferred with attempts, next attempt and last error, then
+# delivered.
+SHA_409=$(sha 4) SHA_500=$(sha 5)
+manual_run diaspora "$SHA_409"
+R_409=$RUN
+manual_run diaspora "$SHA_500"
+R_500=$RUN
+ctl "$GL" POST faults "[{\"match\":\"POST .*/statuses/$SHA_409\",\"status\":409,\"body\":{\"message\":\"Another update to this commit status is in progress\"}},{\"match\":\"POST .*/statuses/$SHA_500\",\"status\":500}]" ||
+	fail "faults queued" "$(cat "$T/ctl.json")"
+clear_requests
+report
+reported "409 and 500: deferred 2" "sent 0, coalesced 0, deferred 2, failed 0"
+mq_is "... the mock answered 409 and 500" 'sorted(r["status"] for r in R)' '[409, 500]'
+spool_is "... both moved to spool/deferred" "tmp=0 new=0 deferred=2 failed=0"
+check_eval "... each with attempts 1, next_attempt 1-2 s ahead (retry_initial 1s), last_error naming the answer" \
+	'[ "$(sq deferred "sorted((e[\"run\"] == \"$R_409\", e[\"attempts\"], 0 < e[\"next_attempt\"] - now <= 2.5, (\"409\" if e[\"run\"] == \"$R_409\" else \"500\") in (e[\"last_error\"] or \"\")) for e in E)")" = "[[false, 1, true, true], [true, 1, true, true]]" ]' ||
+	diag "$(sq deferred '[(e["run"], e["attempts"], e["next_attempt"] - now, e["last_error"]) for e in E]')"
+due
+clear_requests
+report
+reported "once due: sent 2" "sent 2, coalesced 0, deferred 0, failed 0"
+mq_is "... both statuses accepted (201)" 'sorted((api(r), r["status"]) for r in R)' \
+	"[[\"/projects/15/statuses/$SHA_409\", 201], [\"/projects/15/statuses/$SHA_500\", 201]]"
+spool_is "... the spool is empty" "tmp=0 new=0 deferred=0 failed=0"
+
+# 429 with Retry-After: the integration's other entries wait too, untried;
+# another integration's entry is sent.
+SHA_D=$(sha 6) SHA_E=$(sha 7) SHA_F=$(sha 8) SHA_SUB=$(sha 9)
+for s in "$SHA_D" "$SHA_E" "$SHA_F"; do manual_run diaspora "$s"; done
+manual_run subgroup "$SHA_SUB"
+ctl "$GL" POST faults "{\"match\":\"POST .*/statuses/($SHA_D|$SHA_E|$SHA_F)\",\"status\":429,\"headers\":{\"Retry-After\":\"3\"},\"count\":1}" ||
+	fail "fault queued" "$(cat "$T/ctl.json")"
+clear_requests
+clear_requests "$GL_SUB"
+report
+reported "429 (Retry-After: 3): the 3 entries of that integration deferred, the other integration's sent" \
+	"sent 1, coalesced 0, deferred 3, failed 0"
+mq_is "... one request reached the throttled GitLab (429), the others were not tried" \
+	'[r["status"] for r in R]' '[429]'
+mq_is "... the other GitLab got its status" '[r["status"] for r in R]' '[201]' "$GL_SUB"
+check_eval "... attempts 1 for the tried one, 0 for the two untried; all wait at least Retry-After" \
+	'[ "$(sq deferred "sorted((e[\"attempts\"], e[\"next_attempt\"] - now >= 1.9) for e in E)")" = "[[0, true], [0, true], [1, true]]" ]' ||
+	diag "$(sq deferred '[(e["run"], e["attempts"], e["next_attempt"] - now, e["last_error"]) for e in E]')"
+check_eval "... last_error: the 429 for the tried one" \
+	'[ "$(sq deferred "sorted(\"429\" in (e[\"last_error\"] or \"\") for e in E)")" = "[false, false, true]" ]' ||
+	diag "$(sq deferred '[e["last_error"] for e in E]')"
+clear_requests
+report
+reported "report at once: nothing is due yet, nothing sent" "sent 0, coalesced 0, deferred 0, failed 0"
+mq_is "... the mock received nothing" 'len(R)' 0
+
+# 7. while they wait: /healthz, /metrics and the integration's health.
+http GET "$BASE/healthz"
+check_eval "/healthz shows the spool counts (3 entries in deferred)" \
+	'status_is 200 && [ "$(jv "[d[\"spool\"][k] for k in (\"tmp\", \"new\", \"deferred\", \"failed\")]")" = "[0, 0, 3, 0]" ]'
+http GET "$BASE/metrics"
+check_eval "/metrics: stackhook_spool_entries{dir=\"deferred\"} 3, new 0, the oldest waiting > 0 s" \
+	'status_is 200 && body_has "^stackhook_spool_entries\{dir=\"deferred\"\} 3$" && body_has "^stackhook_spool_entries\{dir=\"new\"\} 0$" && body_has "^stackhook_spool_oldest_seconds [1-9]"'
+check_eval "... stackhook_reports_total{result=\"sent\"} $SUM_SENT and {result=\"deferred\"} $SUM_DEFERRED: every summary line so far" \
+	'body_has "^stackhook_reports_total\{result=\"sent\"\} $SUM_SENT$" && body_has "^stackhook_reports_total\{result=\"deferred\"\} $SUM_DEFERRED$" && body_has "^stackhook_reports_total\{result=\"coalesced\"\} $SUM_COALESCED$"' ||
+	diag "$(grep '^stackhook_reports_total' "$T/http.body")"
+api GET /api/v1/integrations/gitlab/health
+check_eval "the integration's health: 3 reports waiting, all deferred" \
+	'status_is 200 && [ "$(jv "[d[\"reports\"][k] for k in (\"waiting\", \"deferred\", \"failed\")]")" = "[3, 3, 0]" ]'
+due
+clear_requests
+report
+reported "once due: the 3 are sent" "sent 3, coalesced 0, deferred 0, failed 0"
+mq_is "... 201 each" 'sorted(r["status"] for r in R)' '[201, 201, 201]'
+
+# 401: the token was revoked -- deferred, shown in the health; a new token
+# through PATCH, then delivered.
+ctl "$GL" POST tokens/revoke "{\"token\":\"$API_TOKEN\"}" || fail "token revoked in the mock"
+SHA_401=$(sha a)
+manual_run diaspora "$SHA_401"
+clear_requests
+report
+reported "revoked token (401): deferred 1" "sent 0, coalesced 0, deferred 1, failed 0"
+mq_is "... the mock answered 401" '[r["status"] for r in R]' '[401]'
+check_eval "... the entry waits in deferred with last_error naming the 401" \
+	'[ "$(sq deferred "[(e[\"attempts\"], \"401\" in (e[\"last_error\"] or \"\")) for e in E]")" = "[[1, true]]" ]' ||
+	diag "$(sq deferred '[e["last_error"] for e in E]')"
+api GET /api/v1/integrations/gitlab/health
+check_eval "GET /api/v1/integrations/gitlab/health: reporter_errors.credentials with a count and a message" \
+	'status_is 200 && [ "$(jv "(d[\"reporter_errors\"][\"credentials\"] or {}).get(\"count\", 0) >= 1 and \"401\" in d[\"reporter_errors\"][\"credentials\"][\"last_message\"]")" = true ]'
+check_eval "... which never shows the token" '! grep -qF "$API_TOKEN" "$T/http.body"'
+ctl "$GL" POST tokens "{\"token\":\"$NEW_TOKEN\"}" || fail "new token added to the mock"
+NEW_TOKEN_ID=$(jv 'd["id"]' "$T/ctl.json")
+api_json PATCH /api/v1/integrations/gitlab "{\"api_token\":\"$NEW_TOKEN\"}"
+check "PATCH the integration's api_token: 200" status_is 200
+due
+clear_requests
+report
+reported "once due: sent 1" "sent 1, coalesced 0, deferred 0, failed 0"
+mq_is "... with the new token, accepted" '[(r["status"], r["auth"].get("token_id")) for r in R]' \
+	"[[201, $NEW_TOKEN_ID]]"
+
+# Other 4xx: a project GitLab does not know (404) -> failed/ with the reason.
+SHA_404=$(sha b)
+manual_run nowhere "$SHA_404"
+R_404=$RUN
+clear_requests
+report
+reported "unknown project (404): failed 1" "sent 0, coalesced 0, deferred 0, failed 1"
+mq_is "... the request named the project by its encoded path, and got 404" \
+	'[(r["path"], r["status"]) for r in R]' \
+	"[[\"/api/v4/projects/nobody%2Fnothing/statuses/$SHA_404\", 404]]"
+check_eval "... the entry is in spool/failed with failed_reason naming the 404" \
+	'[ "$(sq failed "[(e[\"run\"] == \"$R_404\", \"404\" in e.get(\"failed_reason\", \"\")) for e in E]")" = "[[true, true]]" ]' ||
+	diag "$(sq failed '[(e["run"], e.get("failed_reason")) for e in E]')"
+spool_is "... nothing else waits" "tmp=0 new=0 deferred=0 failed=1"
+api GET /api/v1/integrations/gitlab/health
+check_eval "... the integration's health: reporter_errors.rejected, 1 failed report" \
+	'status_is 200 && [ "$(jv "((d[\"reporter_errors\"][\"rejected\"] or {}).get(\"count\", 0) >= 1, d[\"reports\"][\"failed\"])")" = "[true, 1]" ]'
+
+# A deleted integration: its entries fail, nothing is sent.
+api_json POST /api/v1/integrations \
+	"{\"name\":\"Doomed\",\"type\":\"space\",\"space\":\"root\",\"api_host_url\":\"$GL\",\"api_token\":\"$NEW_TOKEN\"}"
+check "integration Doomed: 201" status_is 201
+api_json POST /api/v1/stacks \
+	'{"id":"doomed","name":"doomed","integration":"doomed","namespace":"mike","repository":"diaspora","branch":"master"}'
+check "stack doomed on it: 201" status_is 201
+SHA_DOOMED=$(sha c)
+manual_run doomed "$SHA_DOOMED"
+R_DOOMED=$RUN
+api DELETE /api/v1/integrations/doomed
+check "DELETE /api/v1/integrations/doomed: 204" status_is 204
+clear_requests
+report
+reported "the integration is gone: failed 1" "sent 0, coalesced 0, deferred 0, failed 1"
+mq_is "... the mock received nothing" 'len(R)' 0
+check_eval "... failed_reason says the integration no longer exists" \
+	'[ "$(sq failed "[e.get(\"failed_reason\") for e in E if e[\"run\"] == \"$R_DOOMED\"]")" = "[\"the integration no longer exists\"]" ]' ||
+	diag "$(sq failed '[(e["run"], e.get("failed_reason")) for e in E]')"
+
+# An entry older than report_max_age (3 days): failed, not sent.
+SHA_OLD=$(sha d)
+manual_run diaspora "$SHA_OLD"
+R_OLD=$RUN
+template_from "$R_OLD" || fail "a commit_status entry of run $R_OLD in spool/new"
+as_run_user find "$SPOOL/new" -type f -delete
+write_entries 1 'e["created"] -= 4 * 86400' || fail "an old entry written"
+clear_requests
+report
+reported "an entry 4 days old: failed 1" "sent 0, coalesced 0, deferred 0, failed 1"
+mq_is "... the mock received nothing" 'len(R)' 0
+check_eval "... failed_reason names report_max_age" \
+	'[ "$(sq failed "[\"report_max_age\" in e.get(\"failed_reason\", \"\") for e in E if e[\"run\"] == \"$R_OLD\"]")" = "[true]" ]' ||
+	diag "$(sq failed '[(e["run"], e.get("failed_reason")) for e in E]')"
+
+# GitLab down: deferred, delivered once it is back.
+stop_pid "$GL_SUB_PID" TERM 5
+SHA_DOWN=$(sha e)
+manual_run subgroup "$SHA_DOWN"
+report
+reported "GitLab (under /gitlab) stopped: deferred 1" "sent 0, coalesced 0, deferred 1, failed 0"
+check_eval "... last_error says it could not connect" \
+	'[ "$(sq deferred "[(e[\"attempts\"], \"onnect\" in (e[\"last_error\"] or \"\")) for e in E]")" = "[[1, true]]" ]' ||
+	diag "$(sq deferred '[e["last_error"] for e in E]')"
+api GET /api/v1/integrations/gitlab-sub/health
+check_eval "... the integration's health: reporter_errors.unreachable" \
+	'status_is 200 && [ "$(jv "(d[\"reporter_errors\"][\"unreachable\"] or {}).get(\"count\", 0) >= 1")" = true ]'
+mock_start sub2 "$GL_SUB_PORT" --prefix /gitlab --seed "$SUB_SEED" --token "$SUB_TOKEN" ||
+	{ show_log "$T/log/mock-sub2.err"; bail "the mock GitLab under /gitlab did not come back"; }
+GL_SUB_PID=$MOCK_PID
+due
+report
+reported "GitLab back, entry due: sent 1" "sent 1, coalesced 0, deferred 0, failed 0"
+mq_is "... it got the status (201)" '[(api(r), r["status"]) for r in R]' \
+	"[[\"/projects/4861503/statuses/$SHA_DOWN\", 201]]" "$GL_SUB"
 
 done_testing
