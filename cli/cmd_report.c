@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "stackhook/config.h"
+#include "stackhook/hooks.h"
 #include "stackhook/report.h"
 #include "stackhook/spool.h"
 #include "stackhook/timeutil.h"
@@ -85,6 +86,14 @@ flush(struct cli *cli, bool dry_run, int64_t for_seconds)
 			close(watch);
 			watch = -1;
 		}
+	}
+	/* Once a run: ask GitLab to resend what our hooks failed to take. */
+	if (!dry_run) {
+		int resent = 0;
+
+		if (sh_hooks_resend_failed(cli->inst, gl, &resent, &err) < 0)
+			fprintf(stderr, "stackhook: resends: %s\n", err.msg);
+		sh_err_clear(&err);
 	}
 	for (;;) {
 		struct sh_report_stats stats = {0};

@@ -37,6 +37,10 @@ static const struct command commands[] = {
 	{"key", cli_key, cli_key_usage, "create, list and revoke API keys", false},
 	{"report", cli_report, cli_report_usage,
 	 "send waiting updates to GitLab (the cron job)", false},
+	{"doctor", cli_doctor, cli_doctor_usage,
+	 "check each integration against GitLab", false},
+	{"hooks", cli_hooks, cli_hooks_usage,
+	 "give every attached project one correct webhook", false},
 	{"version", cmd_version, version_usage, "print versions", false},
 };
 

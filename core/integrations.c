@@ -1006,6 +1006,27 @@ add_reporter_errors(struct sh_db *db, cJSON *o, int64_t id)
 	sh_stmt_release(st);
 }
 
+/* The last `stackhook doctor` run, as it stored it. */
+static void
+add_doctor(struct sh_db *db, cJSON *o, int64_t id)
+{
+	static const char sql[] =
+		"SELECT at, report FROM doctor_results WHERE integration_id = $1";
+	struct sh_stmt *st;
+	cJSON *d, *report;
+
+	if (sh_db_query(db, sql, &st, NULL, "i", id) != 1) {
+		cJSON_AddNullToObject(o, "doctor");
+		return;
+	}
+	report = cJSON_Parse(sh_stmt_text(st, 1));
+	d = cJSON_AddObjectToObject(o, "doctor");
+	sh_json_add_time(d, "at", sh_stmt_int(st, 0));
+	if (report != NULL)
+		cJSON_AddItemToObject(d, "report", report);
+	sh_stmt_release(st);
+}
+
 static void
 add_waiting_reports(cJSON *o, const struct sh_config *cfg, int64_t id)
 {
@@ -1058,6 +1079,10 @@ sh_integrations_health(struct sh_db *db, const struct sh_integration_env *env,
 				(double)sh_metrics_get(db, refusals));
 	add_reporter_errors(db, o, ref.id);
 	add_waiting_reports(o, env->cfg, ref.id);
+	add_doctor(db, o, ref.id);
+	snprintf(refusals, sizeof(refusals), "webhook_resends:%lld", (long long)ref.id);
+	cJSON_AddNumberToObject(o, "webhook_resends",
+				(double)sh_metrics_get(db, refusals));
 	*out = o;
 	rc = 0;
 out:

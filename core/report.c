@@ -14,6 +14,7 @@
 #include "stackhook/deliveries.h"
 #include "stackhook/fsutil.h"
 #include "stackhook/log.h"
+#include "stackhook/remote.h"
 #include "stackhook/report.h"
 #include "stackhook/spool.h"
 #include "stackhook/timeutil.h"
@@ -54,12 +55,7 @@ struct entry {
 
 /* What the pass knows of one integration. */
 struct target {
-	int64_t id;
-	bool usable;          /* exists, not deleted */
-	char *base_url;       /* resolved API base (agent pool for private://) */
-	char *token;
-	char *ca_file;
-	char waiting[256];    /* why its entries wait, when base_url or token is missing */
+	struct sh_remote remote;
 	int64_t throttled_until;
 	int problems[3];      /* credentials, unreachable, rejected */
 	char last_problem[3][256];
@@ -327,59 +323,9 @@ coalesce(struct pass *p)
 static void
 free_targets(struct pass *p)
 {
-	for (size_t i = 0; i < p->target_count; i++) {
-		free(p->targets[i].base_url);
-		if (p->targets[i].token != NULL)
-			sh_crypto_wipe(p->targets[i].token, strlen(p->targets[i].token));
-		free(p->targets[i].token);
-		free(p->targets[i].ca_file);
-	}
+	for (size_t i = 0; i < p->target_count; i++)
+		sh_remote_release(&p->targets[i].remote);
 	free(p->targets);
-}
-
-static int
-load_target(struct pass *p, struct target *t, struct sh_err *err)
-{
-	static const char sql[] =
-		"SELECT api_host_url, token_sealed, ca_file FROM integrations "
-		"WHERE id = $1 AND deleted_at IS NULL";
-	const unsigned char *key;
-	const char *api, *pool;
-	const void *sealed;
-	size_t sealed_len, token_len;
-	struct sh_stmt *st;
-	int rc = sh_db_query(p->db, sql, &st, err, "i", t->id);
-
-	if (rc <= 0)
-		return rc;
-	t->usable = true;
-	api = sh_stmt_text(st, 0);
-	if (strncmp(api, "private://", 10) == 0) {
-		pool = sh_config_agent_pool(p->inst->cfg, api + 10);
-		if (pool == NULL)
-			snprintf(t->waiting, sizeof(t->waiting),
-				 "waiting: the config has no agent_pool.%s for %s",
-				 api + 10, api);
-		else
-			t->base_url = strdup(pool);
-	} else {
-		t->base_url = strdup(api);
-	}
-	if (!sh_stmt_is_null(st, 2))
-		t->ca_file = strdup(sh_stmt_text(st, 2));
-	if (sh_stmt_is_null(st, 1)) {
-		if (t->waiting[0] == '\0')
-			snprintf(t->waiting, sizeof(t->waiting),
-				 "waiting: the integration has no api_token");
-	} else if (sh_instance_key(p->inst, &key, err) == 0) {
-		sealed = sh_stmt_blob(st, 1, &sealed_len);
-		if (sh_crypto_open(key, sealed, sealed_len, &t->token, &token_len, err) < 0)
-			snprintf(t->waiting, sizeof(t->waiting), "waiting: %.200s", err->msg);
-	} else {
-		snprintf(t->waiting, sizeof(t->waiting), "waiting: %.200s", err->msg);
-	}
-	sh_stmt_release(st);
-	return 0;
 }
 
 static struct target *
@@ -388,7 +334,7 @@ target_of(struct pass *p, int64_t id, struct sh_err *err)
 	struct target *grown;
 
 	for (size_t i = 0; i < p->target_count; i++)
-		if (p->targets[i].id == id)
+		if (p->targets[i].remote.id == id)
 			return &p->targets[i];
 	grown = realloc(p->targets, (p->target_count + 1) * sizeof(*grown));
 	if (grown == NULL) {
@@ -397,8 +343,8 @@ target_of(struct pass *p, int64_t id, struct sh_err *err)
 	}
 	p->targets = grown;
 	memset(&grown[p->target_count], 0, sizeof(*grown));
-	grown[p->target_count].id = id;
-	if (load_target(p, &grown[p->target_count], err) < 0)
+	if (sh_remote_load(p->db, p->inst, id, 0, &grown[p->target_count].remote,
+			   err) < 0)
 		return NULL;
 	return &p->targets[p->target_count++];
 }
@@ -443,7 +389,7 @@ static cJSON *
 call(struct pass *p, struct target *t, struct entry *e, const char *method,
      const char *path, const cJSON *body, enum result *result)
 {
-	const struct sh_gitlab_target gt = {t->base_url, t->token, t->ca_file};
+	const struct sh_gitlab_target gt = sh_remote_target(&t->remote);
 	struct sh_gitlab_answer a;
 	char *json = body ? cJSON_PrintUnformatted(body) : NULL;
 	struct sh_err err;
@@ -713,7 +659,7 @@ print_dry(struct pass *p, const struct entry *e, const struct target *t)
 
 	fprintf(p->opt->out, "would send %s %s %s%s %.300s\n", e->kind,
 		cJSON_GetStringValue(cJSON_GetObjectItem(req, "method")),
-		t->base_url ? t->base_url : "(no host)",
+		t->remote.base_url ? t->remote.base_url : "(no host)",
 		cJSON_GetStringValue(cJSON_GetObjectItem(req, "path")),
 		body ? body : "");
 	free(body);
@@ -732,7 +678,7 @@ handle(struct pass *p, struct entry *e, struct sh_err *err)
 	t = target_of(p, e->integration, err);
 	if (t == NULL)
 		return -1;
-	if (!t->usable) {
+	if (!t->remote.usable) {
 		fail(p, e, "the integration no longer exists");
 		return 0;
 	}
@@ -742,10 +688,10 @@ handle(struct pass *p, struct entry *e, struct sh_err *err)
 		defer(p, e, (long)(t->throttled_until - p->now));
 		return 0;
 	}
-	if (t->base_url == NULL || t->token == NULL) {
-		snprintf(e->reason, sizeof(e->reason), "%s", t->waiting);
-		if (strstr(t->waiting, "api_token") != NULL)
-			note_problem(t, P_CREDENTIALS, t->waiting);
+	if (t->remote.base_url == NULL || t->remote.token == NULL) {
+		snprintf(e->reason, sizeof(e->reason), "waiting: %s", t->remote.waiting);
+		if (t->remote.waiting_for_token)
+			note_problem(t, P_CREDENTIALS, t->remote.waiting);
 		defer(p, e, 0);
 		return 0;
 	}
@@ -885,7 +831,7 @@ record(struct pass *p)
 	for (size_t i = 0; i < p->target_count; i++)
 		for (int k = 0; k < 3; k++)
 			if (p->targets[i].problems[k] > 0)
-				sh_db_run(p->db, sql_problem, NULL, "itiit", p->targets[i].id,
+				sh_db_run(p->db, sql_problem, NULL, "itiit", p->targets[i].remote.id,
 					  problem_names[k], (int64_t)p->targets[i].problems[k],
 					  p->now, p->targets[i].last_problem[k]);
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
