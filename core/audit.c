@@ -88,7 +88,7 @@ sh_audit_list(struct sh_db *db, const struct sh_actor *actor, const char *space,
 {
 	static const char sql[] =
 		"SELECT id, at, actor, address, action, object_type, object_id, space, "
-		"detail FROM audit WHERE id < $1 AND ($2 IS NULL OR space = $2) "
+		"detail FROM audit WHERE id < $1 AND (CAST($2 AS TEXT) IS NULL OR space = $2) "
 		"ORDER BY id DESC";
 	struct sh_authz *az = NULL;
 	struct sh_stmt *st;

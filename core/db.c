@@ -10,10 +10,13 @@ sh_db_open(const char *target, const struct sh_db_options *opt,
 	   struct sh_db **out, struct sh_err *err)
 {
 	*out = NULL;
+	if (strncmp(target, "postgresql://", 13) == 0 ||
+	    strncmp(target, "postgres://", 11) == 0)
+		return sh_db_pg_open(target, opt, out, err);
 	if (target[0] != '/')
 		return sh_err_set(err, SH_E_CONFIG, NULL,
-				  "database %s: only absolute SQLite paths are "
-				  "supported by this build", target);
+				  "database must be an absolute SQLite path or a "
+				  "postgresql:// URI");
 	return sh_db_sqlite_open(target, opt, out, err);
 }
 

@@ -41,5 +41,7 @@ struct sh_stmt {
 
 int sh_db_sqlite_open(const char *path, const struct sh_db_options *opt,
 		      struct sh_db **out, struct sh_err *err);
+int sh_db_pg_open(const char *uri, const struct sh_db_options *opt,
+		  struct sh_db **out, struct sh_err *err);
 
 #endif

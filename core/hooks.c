@@ -193,7 +193,7 @@ sync_integration(struct sh_remote *remote, struct sh_db *db, void *arg,
 {
 	static const char sql[] =
 		"SELECT DISTINCT namespace || '/' || repository FROM stacks "
-		"WHERE integration_id = $1 AND ($2 IS NULL OR id = $2) ORDER BY 1";
+		"WHERE integration_id = $1 AND (CAST($2 AS TEXT) IS NULL OR id = $2) ORDER BY 1";
 	struct sync *s = arg;
 	char **paths = NULL;
 	struct sh_stmt *st;

@@ -112,7 +112,7 @@ sh_remote_each(struct sh_instance *inst, const char *slug, unsigned flags,
 {
 	static const char sql[] =
 		"SELECT id FROM integrations WHERE deleted_at IS NULL "
-		"AND ($1 IS NULL OR slug = $1) ORDER BY id";
+		"AND (CAST($1 AS TEXT) IS NULL OR slug = $1) ORDER BY id";
 	int64_t *ids = NULL;
 	struct sh_stmt *st;
 	struct sh_db *db;

@@ -259,7 +259,7 @@ sh_runs_list(struct sh_db *db, const struct sh_actor *actor, const char *stack,
 	static const char sql[] =
 		"SELECT " RUN_COLUMNS ", s.space FROM runs r "
 		"JOIN stacks s ON s.id = r.stack WHERE r.seq < $1 "
-		"AND ($2 IS NULL OR r.stack = $2) AND ($3 IS NULL OR r.state = $3) "
+		"AND (CAST($2 AS TEXT) IS NULL OR r.stack = $2) AND (CAST($3 AS TEXT) IS NULL OR r.state = $3) "
 		"ORDER BY r.seq DESC";
 	struct sh_authz *az = NULL;
 	struct sh_stmt *st = NULL;

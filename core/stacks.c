@@ -147,8 +147,8 @@ sh_stacks_list(struct sh_db *db, const char *status_prefix,
 	       const struct sh_page *page, cJSON **out, struct sh_err *err)
 {
 	static const char sql[] = STACK_SELECT
-		"WHERE s.seq < $1 AND ($2 IS NULL OR s.space = $2) "
-		"AND ($3 IS NULL OR i.slug = $3) "
+		"WHERE s.seq < $1 AND (CAST($2 AS TEXT) IS NULL OR s.space = $2) "
+		"AND (CAST($3 AS TEXT) IS NULL OR i.slug = $3) "
 		"AND ($4 = 0 OR s.integration_id IS NULL) ORDER BY s.seq DESC";
 	struct sh_authz *az = NULL;
 	struct listing l;

@@ -24,6 +24,7 @@ struct sh_stmt;
 
 enum sh_db_backend {
 	SH_DB_SQLITE,
+	SH_DB_POSTGRES,
 };
 
 struct sh_db_options {
@@ -32,8 +33,9 @@ struct sh_db_options {
 };
 
 /*
- * Opens the database named by target (an absolute SQLite path).  SQLite is
- * put in WAL mode with synchronous=FULL.  On success *out owns the
+ * Opens the database named by target: an absolute SQLite path (WAL mode,
+ * synchronous=FULL) or a postgresql:// URI (libpq; the password comes from
+ * ~/.pgpass or PGPASSFILE).  On success *out owns the
  * connection (sh_db_close() it).  Returns 0, or -1 with err set: code
  * SH_E_STORAGE when the database is missing, unreadable or not a database.
  */

@@ -172,21 +172,56 @@ tu_mem_contains(const void *hay, size_t len, const char *needle)
  * dir/secret.key, public_url TU_PUBLIC_URL, log = stderr, followed by
  * extra (NULL for none; full lines).  The path goes to out (PATH_MAX).
  */
+/*
+ * With STACKHOOK_TEST_PG set (a postgresql:// URI), the database is a new
+ * schema of that server, so the same tests run on both backends; else an
+ * SQLite file in dir.  Writes the config's database value into out.
+ */
+static inline int
+tu_database(const char *dir, char *out, size_t size)
+{
+	static unsigned counter;
+	const char *pg = getenv("STACKHOOK_TEST_PG");
+	struct sh_db_options opt = {.busy_timeout_ms = 1000};
+	char schema[64], sql[128];
+	struct sh_db *db;
+	struct sh_err err;
+	int rc;
+
+	if (pg == NULL || pg[0] == '\0')
+		return snprintf(out, size, "%s/stackhook.db", dir) < (int)size ? 0 : -1;
+	snprintf(schema, sizeof(schema), "t%ld_%u", (long)getpid(), counter++);
+	snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
+	sh_err_clear(&err);
+	if (sh_db_open(pg, &opt, &db, &err) < 0) {
+		fprintf(stderr, "tu_database: %s\n", err.msg);
+		return -1;
+	}
+	rc = sh_db_exec(db, sql, &err);
+	sh_db_close(db);
+	if (rc < 0)
+		return -1;
+	return snprintf(out, size, "%s%soptions=-csearch_path%%3D%s", pg,
+			strchr(pg, '?') ? "&" : "?", schema) < (int)size ? 0 : -1;
+}
+
 static inline int
 tu_write_config(const char *dir, const char *extra, char *out)
 {
-	char text[4 * PATH_MAX + 1024];
+	char text[4 * PATH_MAX + 1024], database[PATH_MAX];
 	int n;
 
+	if (tu_database(dir, database, sizeof(database)) < 0)
+		return -1;
 	n = snprintf(text, sizeof(text),
 		     "# written by the unit tests\n"
-		     "database = %s/stackhook.db\n"
+		     "database = %s\n"
 		     "spool = %s/spool\n"
 		     "secret_key_file = %s/secret.key\n"
 		     "public_url = " TU_PUBLIC_URL "\n"
 		     "log = stderr\n"
 		     "%s",
-		     dir, dir, dir, extra ? extra : "");
+		     database, dir, dir, extra ? extra : "");
 	if (n < 0 || n >= (int)sizeof(text))
 		return -1;
 	tu_join(out, dir, "stackhook.conf");

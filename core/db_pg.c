@@ -1,0 +1,400 @@
+/*
+ * db_pg.c - the PostgreSQL backend of db.h (SPEC §9), over libpq.
+ *
+ * Statements are prepared once per connection (named s<N>) and run with
+ * text parameters, except blobs, which travel binary.  A write transaction
+ * takes a transaction-scoped advisory lock, so writers queue one at a time
+ * as with SQLite's BEGIN IMMEDIATE: a check-then-insert (a delivery's key,
+ * a run's commit) stays correct across nodes, while the database's unique
+ * indexes remain the last word.  Durability is synchronous_commit = on.
+ */
+#include "config.h"
+
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_backend.h"
+
+#define MAX_PARAMS 32
+
+struct pg_stmt {
+	struct sh_stmt base;
+	const char *sql;       /* cache key: the caller's literal */
+	char name[16];
+	int nparams;
+	bool borrowed;
+	/* bound values for the next run */
+	char *values[MAX_PARAMS];
+	int lengths[MAX_PARAMS];
+	int formats[MAX_PARAMS];
+	/* the current result */
+	PGresult *result;
+	int row;               /* -1 before the first step */
+	unsigned char *blob;   /* the last blob decoded for sh_stmt_blob() */
+};
+
+struct pg_db {
+	struct sh_db base;
+	PGconn *conn;
+	struct pg_stmt **stmts;
+	size_t stmt_count;
+	int64_t changes;
+	char *target;          /* the URI without its password, for messages */
+};
+
+static const struct sh_db_ops pg_ops;
+
+/* SQLSTATE classes decide what a user sees: a conflict is theirs, a lost
+ * connection or a serialization failure is storage trouble (503). */
+static int
+fail_pg(struct pg_db *db, const PGresult *res, struct sh_err *err, const char *what)
+{
+	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn);
+	char text[256];
+	size_t n;
+
+	snprintf(text, sizeof(text), "%s", msg && msg[0] ? msg : "no answer");
+	n = strlen(text);
+	while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
+		text[--n] = '\0';
+	if (state != NULL && strncmp(state, "23", 2) == 0)
+		return sh_err_set(err, SH_E_CONFLICT, NULL,
+				  "the change conflicts with existing data (%s)", text);
+	if (state == NULL || strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+	    strncmp(state, "55", 2) == 0 ||
+	    strncmp(state, "57", 2) == 0 || PQstatus(db->conn) != CONNECTION_OK)
+		return sh_err_set(err, SH_E_STORAGE, NULL, "database %s: %s: %s",
+				  db->target, what, text);
+	return sh_err_set(err, SH_E_INTERNAL, NULL, "database %s: %s: %s", db->target,
+			  what, text);
+}
+
+static int
+pg_exec(struct sh_db *base, const char *sql, struct sh_err *err)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	PGresult *res = PQexec(db->conn, sql);
+	ExecStatusType status = PQresultStatus(res);
+	int rc = 0;
+
+	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+		rc = fail_pg(db, res, err, "cannot run statement");
+	PQclear(res);
+	return rc;
+}
+
+static void
+clear_values(struct pg_stmt *st)
+{
+	for (int i = 0; i < MAX_PARAMS; i++) {
+		free(st->values[i]);
+		st->values[i] = NULL;
+		st->lengths[i] = 0;
+		st->formats[i] = 0;
+	}
+}
+
+static int
+pg_prepare(struct sh_db *base, const char *sql, struct sh_stmt **out,
+	   struct sh_err *err)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	struct pg_stmt *st, **grown;
+	PGresult *res;
+
+	*out = NULL;
+	for (size_t i = 0; i < db->stmt_count; i++) {
+		if (db->stmts[i]->sql != sql)
+			continue;
+		if (db->stmts[i]->borrowed)
+			return sh_err_set(err, SH_E_INTERNAL, NULL,
+					  "statement borrowed twice");
+		db->stmts[i]->borrowed = true;
+		*out = &db->stmts[i]->base;
+		return 0;
+	}
+	st = calloc(1, sizeof(*st));
+	grown = realloc(db->stmts, (db->stmt_count + 1) * sizeof(*grown));
+	if (grown != NULL)
+		db->stmts = grown;
+	if (st == NULL || grown == NULL) {
+		free(st);
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	}
+	snprintf(st->name, sizeof(st->name), "s%zu", db->stmt_count);
+	res = PQprepare(db->conn, st->name, sql, 0, NULL);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		fail_pg(db, res, err, "cannot prepare statement");
+		PQclear(res);
+		free(st);
+		return -1;
+	}
+	PQclear(res);
+	res = PQdescribePrepared(db->conn, st->name);
+	st->nparams = PQresultStatus(res) == PGRES_COMMAND_OK ? PQnparams(res) : 0;
+	PQclear(res);
+	if (st->nparams > MAX_PARAMS) {
+		free(st);
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "too many parameters");
+	}
+	st->base.db = base;
+	st->sql = sql;
+	st->row = -1;
+	st->borrowed = true;
+	db->stmts[db->stmt_count++] = st;
+	*out = &st->base;
+	return 0;
+}
+
+static int64_t
+pg_changes(struct sh_db *base)
+{
+	return ((struct pg_db *)base)->changes;
+}
+
+static int
+pg_param_count(struct sh_stmt *st)
+{
+	return ((struct pg_stmt *)st)->nparams;
+}
+
+#define PGST(st) ((struct pg_stmt *)(st))
+
+static int
+set_value(struct sh_stmt *base, int idx, char *value, int len, int format)
+{
+	struct pg_stmt *st = PGST(base);
+
+	if (idx < 1 || idx > MAX_PARAMS) {
+		free(value);
+		return -1;
+	}
+	free(st->values[idx - 1]);
+	st->values[idx - 1] = value;
+	st->lengths[idx - 1] = len;
+	st->formats[idx - 1] = format;
+	return 0;
+}
+
+static int
+pg_bind_text(struct sh_stmt *st, int idx, const char *text)
+{
+	char *copy = text ? strdup(text) : NULL;
+
+	if (text != NULL && copy == NULL)
+		return -1;
+	return set_value(st, idx, copy, 0, 0);
+}
+
+static int
+pg_bind_int(struct sh_stmt *st, int idx, int64_t value)
+{
+	char *text = malloc(24);
+
+	if (text == NULL)
+		return -1;
+	snprintf(text, 24, "%lld", (long long)value);
+	return set_value(st, idx, text, 0, 0);
+}
+
+static int
+pg_bind_blob(struct sh_stmt *st, int idx, const void *data, size_t len)
+{
+	char *copy;
+
+	/* As with SQLite, no data binds NULL. */
+	if (data == NULL)
+		return set_value(st, idx, NULL, 0, 0);
+	copy = malloc(len ? len : 1);
+	if (copy == NULL || len > INT32_MAX) {
+		free(copy);
+		return -1;
+	}
+	memcpy(copy, data, len);
+	return set_value(st, idx, copy, (int)len, 1);
+}
+
+static int
+pg_bind_null(struct sh_stmt *st, int idx)
+{
+	return set_value(st, idx, NULL, 0, 0);
+}
+
+static int
+pg_step(struct sh_stmt *base, struct sh_err *err)
+{
+	struct pg_stmt *st = PGST(base);
+	struct pg_db *db = (struct pg_db *)base->db;
+	ExecStatusType status;
+	const char *tuples;
+
+	if (st->result == NULL) {
+		st->result = PQexecPrepared(db->conn, st->name, st->nparams,
+					    (const char *const *)st->values, st->lengths,
+					    st->formats, 0);
+		status = PQresultStatus(st->result);
+		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+			fail_pg(db, st->result, err, "statement failed");
+			PQclear(st->result);
+			st->result = NULL;
+			return -1;
+		}
+		tuples = PQcmdTuples(st->result);
+		db->changes = tuples && tuples[0] ? atoll(tuples) : 0;
+		st->row = -1;
+	}
+	if (PQresultStatus(st->result) != PGRES_TUPLES_OK ||
+	    st->row + 1 >= PQntuples(st->result))
+		return 0;
+	st->row++;
+	return 1;
+}
+
+static bool
+pg_is_null(struct sh_stmt *st, int col)
+{
+	return PQgetisnull(PGST(st)->result, PGST(st)->row, col) != 0;
+}
+
+static const char *
+pg_text(struct sh_stmt *st, int col)
+{
+	if (pg_is_null(st, col))
+		return NULL;
+	return PQgetvalue(PGST(st)->result, PGST(st)->row, col);
+}
+
+/* Booleans come back as t/f, integers as text. */
+static int64_t
+pg_column_int64(struct sh_stmt *st, int col)
+{
+	const char *v = pg_text(st, col);
+
+	if (v == NULL)
+		return 0;
+	if (strcmp(v, "t") == 0)
+		return 1;
+	if (strcmp(v, "f") == 0)
+		return 0;
+	return atoll(v);
+}
+
+static const void *
+pg_blob(struct sh_stmt *base, int col, size_t *len)
+{
+	struct pg_stmt *st = PGST(base);
+	const char *v = pg_text(base, col);
+
+	PQfreemem(st->blob);
+	st->blob = NULL;
+	*len = 0;
+	if (v == NULL)
+		return NULL;
+	st->blob = PQunescapeBytea((const unsigned char *)v, len);
+	return st->blob;
+}
+
+static void
+pg_release(struct sh_stmt *base)
+{
+	struct pg_stmt *st = PGST(base);
+
+	PQclear(st->result);
+	st->result = NULL;
+	PQfreemem(st->blob);
+	st->blob = NULL;
+	clear_values(st);
+	st->row = -1;
+	st->borrowed = false;
+}
+
+static void
+pg_close(struct sh_db *base)
+{
+	struct pg_db *db = (struct pg_db *)base;
+
+	for (size_t i = 0; i < db->stmt_count; i++) {
+		pg_release(&db->stmts[i]->base);
+		free(db->stmts[i]);
+	}
+	free(db->stmts);
+	PQfinish(db->conn);
+	free(db->target);
+	free(db);
+}
+
+static const struct sh_db_ops pg_ops = {
+	.backend = SH_DB_POSTGRES,
+	.close = pg_close,
+	.exec = pg_exec,
+	.prepare = pg_prepare,
+	.changes = pg_changes,
+	.param_count = pg_param_count,
+	.bind_text = pg_bind_text,
+	.bind_int = pg_bind_int,
+	.bind_blob = pg_bind_blob,
+	.bind_null = pg_bind_null,
+	.step = pg_step,
+	.is_null = pg_is_null,
+	.text = pg_text,
+	.int64 = pg_column_int64,
+	.blob = pg_blob,
+	.release = pg_release,
+};
+
+/* The URI as messages may show it: host and database, never a password. */
+static char *
+safe_target(PGconn *conn)
+{
+	char *out = NULL;
+
+	if (asprintf(&out, "postgresql://%s:%s/%s", PQhost(conn) ? PQhost(conn) : "",
+		     PQport(conn) ? PQport(conn) : "", PQdb(conn) ? PQdb(conn) : "") < 0)
+		return NULL;
+	return out;
+}
+
+int
+sh_db_pg_open(const char *uri, const struct sh_db_options *opt,
+	      struct sh_db **out, struct sh_err *err)
+{
+	struct pg_db *db;
+	char timeout[64];
+
+	*out = NULL;
+	db = calloc(1, sizeof(*db));
+	if (db == NULL)
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	db->base.ops = &pg_ops;
+	/* 7403101: any constant, the key of stackhook's writer lock. */
+	db->base.begin_sql = "BEGIN; SELECT pg_advisory_xact_lock(7403101)";
+	db->conn = PQconnectdb(uri);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		char msg[256];
+		size_t n;
+
+		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+		n = strlen(msg);
+		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+			msg[--n] = '\0';
+		PQfinish(db->conn);
+		free(db);
+		return sh_err_set(err, SH_E_STORAGE, NULL,
+				  "cannot connect to PostgreSQL: %s", msg);
+	}
+	db->target = safe_target(db->conn);
+	/* A writer waits at most busy_timeout for the lock, as with SQLite. */
+	snprintf(timeout, sizeof(timeout), "SET lock_timeout = %lld",
+		 (long long)opt->busy_timeout_ms);
+	if (pg_exec(&db->base, timeout, err) < 0 ||
+	    pg_exec(&db->base, "SET synchronous_commit = on", err) < 0) {
+		pg_close(&db->base);
+		return -1;
+	}
+	*out = &db->base;
+	return 0;
+}
