@@ -183,7 +183,8 @@ prepare_database(struct cli *cli, const struct owner *owner, const char *admin)
 	struct sh_err err;
 	int from, rc = CLI_FAILED;
 
-	if (prepare_db_dir(cfg->database, owner) != CLI_OK)
+	/* A PostgreSQL database is the server's business. */
+	if (cfg->database[0] == '/' && prepare_db_dir(cfg->database, owner) != CLI_OK)
 		return CLI_FAILED;
 	if (sh_db_open(cfg->database, &opt, &db, &err) < 0 ||
 	    sh_schema_migrate(db, &from, &err) < 0) {
@@ -205,7 +206,7 @@ out:
 	/* Closing the last connection folds the WAL back into the file, so
 	 * the files left to hand over are the database and what stays. */
 	sh_db_close(db);
-	if (rc == CLI_OK) {
+	if (rc == CLI_OK && cfg->database[0] == '/') {
 		static const char *const suffixes[] = {"", "-wal", "-shm"};
 
 		for (size_t i = 0; i < 3 && rc == CLI_OK; i++) {

@@ -8,6 +8,7 @@
 
 #include "stackhook/crypto.h"
 #include "stackhook/doctor.h"
+#include "stackhook/hooks.h"
 #include "stackhook/log.h"
 #include "stackhook/remote.h"
 #include "stackhook/timeutil.h"
@@ -213,19 +214,6 @@ hook_flag(const cJSON *hook, const char *name)
 }
 
 static void
-remember_hook(struct visit *v, int64_t project_id, int64_t hook_id)
-{
-	static const char sql[] =
-		"INSERT INTO gitlab_hooks (integration_id, project_id, hook_id, "
-		"updated_at) VALUES ($1, $2, $3, $4) ON CONFLICT (integration_id, "
-		"project_id) DO UPDATE SET hook_id = excluded.hook_id, "
-		"updated_at = excluded.updated_at";
-
-	sh_db_run(v->db, sql, NULL, "iiii", v->remote->id, project_id, hook_id,
-		  sh_time_now());
-}
-
-static void
 check_hooks(struct visit *v, const char *subject, int64_t project_id)
 {
 	char path[PATH_CAP], why[300];
@@ -281,8 +269,8 @@ check_hooks(struct visit *v, const char *subject, int64_t project_id)
 		add(v, SH_CHECK_OK, subject, NULL, "one webhook with the right events");
 	}
 	if (ours != NULL && project_id > 0)
-		remember_hook(v, project_id,
-			      (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(ours, "id")));
+		sh_hooks_remember(v->db, v->remote->id, project_id,
+				  (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(ours, "id")));
 	cJSON_Delete(hooks);
 }
 

@@ -72,8 +72,9 @@ hook_body(const struct sh_remote *r)
 	return b;
 }
 
-static void
-remember(struct sync *s, int64_t project_id, int64_t hook_id)
+void
+sh_hooks_remember(struct sh_db *db, int64_t integration_id, int64_t project_id,
+		  int64_t hook_id)
 {
 	static const char sql[] =
 		"INSERT INTO gitlab_hooks (integration_id, project_id, hook_id, "
@@ -81,9 +82,8 @@ remember(struct sync *s, int64_t project_id, int64_t hook_id)
 		"project_id) DO UPDATE SET hook_id = excluded.hook_id, "
 		"updated_at = excluded.updated_at";
 
-	if (!s->opt->dry_run)
-		sh_db_run(s->db, sql, NULL, "iiii", s->remote->id, project_id, hook_id,
-			  sh_time_now());
+	sh_db_run(db, sql, NULL, "iiii", integration_id, project_id, hook_id,
+		  sh_time_now());
 }
 
 static void
@@ -168,7 +168,7 @@ sync_project(struct sync *s, const char *project_path)
 	} else if ((answer = call(s, keep ? "PUT" : "POST", path, body, &status)) != NULL) {
 		keep = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(answer, "id"));
 		cJSON_Delete(answer);
-		remember(s, project_id, keep);
+		sh_hooks_remember(s->db, s->remote->id, project_id, keep);
 		if (status == 201)
 			s->stats->created++;
 		else

@@ -11,7 +11,7 @@ sh_metrics_add(struct sh_db *db, const char *name, int64_t n, struct sh_err *err
 {
 	static const char sql[] =
 		"INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) "
-		"DO UPDATE SET value = value + excluded.value";
+		"DO UPDATE SET value = counters.value + excluded.value";
 
 	return sh_db_run(db, sql, err, "ti", name, n) < 0 ? -1 : 0;
 }

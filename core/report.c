@@ -14,6 +14,7 @@
 #include "stackhook/deliveries.h"
 #include "stackhook/fsutil.h"
 #include "stackhook/log.h"
+#include "stackhook/metrics.h"
 #include "stackhook/remote.h"
 #include "stackhook/report.h"
 #include "stackhook/spool.h"
@@ -811,11 +812,8 @@ record(struct pass *p)
 	static const char sql_problem[] =
 		"INSERT INTO report_problems (integration_id, kind, count, last_at, "
 		"last_message) VALUES ($1, $2, $3, $4, $5) ON CONFLICT "
-		"(integration_id, kind) DO UPDATE SET count = count + excluded.count, "
+		"(integration_id, kind) DO UPDATE SET count = report_problems.count + excluded.count, "
 		"last_at = excluded.last_at, last_message = excluded.last_message";
-	static const char sql_counter[] =
-		"INSERT INTO counters (name, value) VALUES ($1, $2) ON CONFLICT (name) "
-		"DO UPDATE SET value = value + excluded.value";
 	const struct {
 		const char *name;
 		int value;
@@ -836,8 +834,7 @@ record(struct pass *p)
 					  p->now, p->targets[i].last_problem[k]);
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
 		if (counters[i].value > 0)
-			sh_db_run(p->db, sql_counter, NULL, "ti", counters[i].name,
-				  (int64_t)counters[i].value);
+			sh_metrics_add(p->db, counters[i].name, counters[i].value, NULL);
 	if (sh_db_commit(p->db, NULL) < 0)
 		sh_db_rollback(p->db);
 }

@@ -36,6 +36,11 @@ int sh_hooks_sync(struct sh_instance *inst, struct sh_gitlab *gl,
 		  const struct sh_hooks_options *opt, struct sh_hooks_stats *stats,
 		  struct sh_err *err);
 
+/* Notes that integration's webhook in project_id is hook_id (for the
+ * resends).  Best effort: a failure is not worth stopping for. */
+void sh_hooks_remember(struct sh_db *db, int64_t integration_id,
+		       int64_t project_id, int64_t hook_id);
+
 /* For each hook stackhook knows, asks GitLab to resend the deliveries it
  * failed in the last 24 hours, each event once and at most SH_RESEND_MAX a
  * run.  *resent receives how many.  Returns 0, or -1 (database). */
