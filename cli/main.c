@@ -41,6 +41,8 @@ static const struct command commands[] = {
 	 "check each integration against GitLab", false},
 	{"hooks", cli_hooks, cli_hooks_usage,
 	 "give every attached project one correct webhook", false},
+	{"migrate", cli_migrate, cli_migrate_usage,
+	 "copy an SQLite instance into PostgreSQL", false},
 	{"version", cmd_version, version_usage, "print versions", false},
 };
 

@@ -45,6 +45,10 @@ commit_batch(struct sh_committer *c, struct waiter **batch, size_t n)
 	/* Opened on demand, and again after a storage failure, like the
 	 * request threads' connections: a missing database is a 503, not a
 	 * dead responder. */
+	if (c->db != NULL && !sh_db_alive(c->db)) {
+		sh_db_close(c->db);
+		c->db = NULL;
+	}
 	if (c->db == NULL && sh_db_open(c->cfg->database, &opt, &c->db, &err) < 0) {
 		for (size_t i = 0; i < n; i++) {
 			batch[i]->rc = -1;

@@ -231,3 +231,27 @@ sh_db_query(struct sh_db *db, const char *sql, struct sh_stmt **out,
 	*out = st;
 	return 1;
 }
+
+bool
+sh_db_alive(struct sh_db *db)
+{
+	return db->ops->alive(db);
+}
+
+int
+sh_stmt_column_count(struct sh_stmt *st)
+{
+	return st->db->ops->column_count(st);
+}
+
+const char *
+sh_stmt_column_name(struct sh_stmt *st, int col)
+{
+	return st->db->ops->column_name(st, col);
+}
+
+bool
+sh_stmt_column_is_blob(struct sh_stmt *st, int col)
+{
+	return st->db->ops->column_is_blob(st, col);
+}

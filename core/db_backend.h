@@ -17,6 +17,10 @@ struct sh_db_ops {
 		       struct sh_err *err);
 	int64_t (*changes)(struct sh_db *db);
 	int (*param_count)(struct sh_stmt *st);
+	bool (*alive)(struct sh_db *db);
+	int (*column_count)(struct sh_stmt *st);
+	const char *(*column_name)(struct sh_stmt *st, int col);
+	bool (*column_is_blob)(struct sh_stmt *st, int col);
 	int (*bind_text)(struct sh_stmt *st, int idx, const char *text);
 	int (*bind_int)(struct sh_stmt *st, int idx, int64_t value);
 	int (*bind_blob)(struct sh_stmt *st, int idx, const void *data, size_t len);

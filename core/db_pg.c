@@ -298,6 +298,32 @@ pg_blob(struct sh_stmt *base, int col, size_t *len)
 	return st->blob;
 }
 
+static bool
+pg_alive(struct sh_db *db)
+{
+	return PQstatus(((struct pg_db *)db)->conn) == CONNECTION_OK;
+}
+
+static int
+pg_column_count(struct sh_stmt *st)
+{
+	return PGST(st)->result ? PQnfields(PGST(st)->result) : 0;
+}
+
+static const char *
+pg_column_name(struct sh_stmt *st, int col)
+{
+	return PQfname(PGST(st)->result, col);
+}
+
+#define BYTEA_OID 17
+
+static bool
+pg_column_is_blob(struct sh_stmt *st, int col)
+{
+	return PQftype(PGST(st)->result, col) == BYTEA_OID;
+}
+
 static void
 pg_release(struct sh_stmt *base)
 {
@@ -334,6 +360,10 @@ static const struct sh_db_ops pg_ops = {
 	.prepare = pg_prepare,
 	.changes = pg_changes,
 	.param_count = pg_param_count,
+	.alive = pg_alive,
+	.column_count = pg_column_count,
+	.column_name = pg_column_name,
+	.column_is_blob = pg_column_is_blob,
 	.bind_text = pg_bind_text,
 	.bind_int = pg_bind_int,
 	.bind_blob = pg_bind_blob,

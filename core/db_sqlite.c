@@ -230,6 +230,31 @@ sqlite_blob(struct sh_stmt *st, int col, size_t *len)
 	return data;
 }
 
+static bool
+sqlite_alive(struct sh_db *db)
+{
+	(void)db;
+	return true;
+}
+
+static int
+sqlite_column_count(struct sh_stmt *st)
+{
+	return sqlite3_column_count(HANDLE(st));
+}
+
+static const char *
+sqlite_column_name(struct sh_stmt *st, int col)
+{
+	return sqlite3_column_name(HANDLE(st), col);
+}
+
+static bool
+sqlite_column_is_blob(struct sh_stmt *st, int col)
+{
+	return sqlite3_column_type(HANDLE(st), col) == SQLITE_BLOB;
+}
+
 static void
 sqlite_release(struct sh_stmt *base)
 {
@@ -262,6 +287,10 @@ static const struct sh_db_ops sqlite_ops = {
 	.prepare = sqlite_prepare,
 	.changes = sqlite_changes,
 	.param_count = sqlite_param_count,
+	.alive = sqlite_alive,
+	.column_count = sqlite_column_count,
+	.column_name = sqlite_column_name,
+	.column_is_blob = sqlite_column_is_blob,
 	.bind_text = sqlite_bind_text,
 	.bind_int = sqlite_bind_int,
 	.bind_blob = sqlite_bind_blob,

@@ -63,6 +63,9 @@ sh_instance_db(struct sh_instance *inst, struct sh_db **db, struct sh_err *err)
 	struct sh_db *fresh = NULL;
 
 	*db = NULL;
+	/* A lost connection (PostgreSQL restarted) is replaced, not reused. */
+	if (inst->db != NULL && !sh_db_alive(inst->db))
+		sh_instance_db_reset(inst);
 	if (inst->db == NULL) {
 		if (sh_db_open(inst->cfg->database, &opt, &fresh, err) < 0)
 			return -1;

@@ -110,6 +110,15 @@ int64_t sh_db_run(struct sh_db *db, const char *sql, struct sh_err *err,
 int sh_db_query(struct sh_db *db, const char *sql, struct sh_stmt **out,
 		struct sh_err *err, const char *types, ...);
 
+/* false when the connection is known to be lost (a PostgreSQL server
+ * restarted): the owner should close it and open a new one. */
+bool sh_db_alive(struct sh_db *db);
+
+/* The shape of a result, for copying tables between backends. */
+int sh_stmt_column_count(struct sh_stmt *st);
+const char *sh_stmt_column_name(struct sh_stmt *st, int col);
+bool sh_stmt_column_is_blob(struct sh_stmt *st, int col);
+
 /* Rows changed by the last INSERT/UPDATE/DELETE on this connection. */
 int64_t sh_db_changes(struct sh_db *db);
 
