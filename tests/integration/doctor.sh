@@ -138,6 +138,7 @@ transcript() {
 mock_start() {
 	local name=$1
 	shift
+	: >"$T/log/mock-$name.out"
 	python3 "$MOCK" --port 0 --quiet "$@" >"$T/log/mock-$name.out" \
 		2>>"$T/log/mock-$name.err" &
 	MOCK_PID=$!
