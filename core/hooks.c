@@ -97,7 +97,7 @@ sync_project(struct sync *s, const char *project_path)
 {
 	char path[PATH_CAP], line[512];
 	const cJSON *hook;
-	cJSON *project, *hooks, *body, *answer;
+	cJSON *project, *hooks, *body, *answer = NULL;
 	int64_t project_id, keep = 0;
 	long status;
 	size_t n = 0;

@@ -300,6 +300,9 @@ sh_json_check(const cJSON *obj, const struct sh_json_field *fields,
 		if (cJSON_IsNull(item)) {
 			if (f->flags & SH_JSON_NULLABLE)
 				continue;
+			if (mode == SH_JSON_CREATE && (f->flags & SH_JSON_REQUIRED))
+				return sh_err_set(err, SH_E_MISSING_FIELD, f->name,
+						  "%s is required", f->name);
 			return sh_err_set(err, SH_E_INVALID_FIELD, f->name,
 					  "%s cannot be null", f->name);
 		}

@@ -457,7 +457,9 @@ main(int argc, char **argv)
 	}
 	if (cgi)
 		rc = run_cgi(&r);
-	else if (threads > 1 && r.cached == 1)
+	/* Threads serve one config: the one named at start.  Without -c or
+	 * $STACKHOOK_CONFIG each request's parameter may name another. */
+	else if (threads > 1 && r.path != NULL && r.cached == 1)
 		rc = run_threads(r.cache[0], listen_fd, threads);
 	else
 		rc = run_fastcgi(&r, listen_fd);
