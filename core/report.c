@@ -36,6 +36,8 @@ struct source {
 	char name[256];
 	bool deferred; /* from deferred/, else new/ */
 	bool touched;  /* some entry of it changed fate: rewrite the file */
+	bool written;  /* rewritten already */
+	size_t due;    /* its entries still to send in this pass */
 };
 
 struct entry {
@@ -446,12 +448,25 @@ send_deployment(struct pass *p, struct target *t, struct entry *e)
 		char put_path[PATH_MAX];
 		cJSON *status = cJSON_CreateObject();
 
+		const char *wanted = cJSON_GetStringValue(cJSON_GetObjectItem(body, "status"));
+
 		snprintf(put_path, sizeof(put_path), "%s/%lld", path, (long long)id);
-		cJSON_AddStringToObject(status, "status",
-					cJSON_GetStringValue(cJSON_GetObjectItem(body, "status")));
+		cJSON_AddStringToObject(status, "status", wanted);
 		answer = call(p, t, e, "PUT", put_path, status, &r);
 		cJSON_Delete(status);
 		cJSON_Delete(answer);
+		/* GitLab refuses a move to the state the deployment has: sent
+		 * twice (at least once), it is done. */
+		if (r == R_REJECTED && wanted != NULL) {
+			enum result check;
+			const char *now;
+
+			answer = call(p, t, e, "GET", put_path, NULL, &check);
+			now = cJSON_GetStringValue(cJSON_GetObjectItem(answer, "status"));
+			if (check == R_DONE && now != NULL && strcmp(now, wanted) == 0)
+				r = R_DONE;
+			cJSON_Delete(answer);
+		}
 		return r;
 	}
 	/* Not created yet (or created by an entry coalesced away): create it
@@ -658,10 +673,11 @@ print_dry(struct pass *p, const struct entry *e, const struct target *t)
 	const cJSON *req = cJSON_GetObjectItem(e->json, "request");
 	char *body = cJSON_PrintUnformatted(cJSON_GetObjectItem(req, "body"));
 
-	fprintf(p->opt->out, "would send %s %s %s%s %.300s\n", e->kind,
+	fprintf(p->opt->out, "would send %s %s %s/api/v4%s%s %.300s\n", e->kind,
 		cJSON_GetStringValue(cJSON_GetObjectItem(req, "method")),
 		t->remote.base_url ? t->remote.base_url : "(no host)",
 		cJSON_GetStringValue(cJSON_GetObjectItem(req, "path")),
+		strcmp(e->kind, "mr_note") == 0 ? "/merge_requests/<iid>/notes" : "",
 		body ? body : "");
 	free(body);
 }
@@ -882,8 +898,12 @@ sh_report_pass(struct sh_instance *inst, struct sh_gitlab *gl,
 	qsort(p.entries, p.entry_count, sizeof(*p.entries), by_age);
 	sort_pass = NULL;
 	coalesce(&p);
+	for (size_t i = 0; i < p.entry_count; i++)
+		if (p.entries[i].fate == F_KEEP && p.entries[i].next_attempt <= p.now)
+			p.sources[p.entries[i].source].due++;
 	for (size_t i = 0; i < p.entry_count; i++) {
 		struct entry *e = &p.entries[i];
+		struct source *src = &p.sources[e->source];
 
 		if (e->fate != F_KEEP || e->next_attempt > p.now)
 			continue;
@@ -895,10 +915,18 @@ sh_report_pass(struct sh_instance *inst, struct sh_gitlab *gl,
 			stats->deferred++;
 		else if (e->fate == F_FAILED)
 			stats->failed++;
+		/* A file is settled as soon as its last entry is: a reporter
+		 * killed later does not send what GitLab confirmed again. */
+		if (--src->due == 0 && src->touched && !opt->dry_run) {
+			if (rewrite(&p, e->source, err) < 0)
+				goto out;
+			src->written = true;
+		}
 	}
 	if (!opt->dry_run)
 		for (size_t s = 0; s < p.source_count; s++)
-			if (p.sources[s].touched && rewrite(&p, s, err) < 0)
+			if (p.sources[s].touched && !p.sources[s].written &&
+			    rewrite(&p, s, err) < 0)
 				goto out;
 	record(&p);
 	rc = 0;

@@ -930,9 +930,9 @@ clear_requests
 report
 reported "a deployment update GitLab already has (success again): done, not failed" \
 	"sent 1, coalesced 0, deferred 0, failed 0"
-mq_is "... PUT /projects/15/deployments/$DEP_ID {success}: GitLab refused the repeat with 400" \
+mq_is "... PUT /projects/15/deployments/$DEP_ID {success}: GitLab refused the repeat with 400, and the reporter read the deployment to see it has that status" \
 	'[(r["method"], api(r), body(r), r["status"]) for r in R]' \
-	"[[\"PUT\", \"/projects/15/deployments/$DEP_ID\", {\"status\": \"success\"}, 400]]"
+	"[[\"PUT\", \"/projects/15/deployments/$DEP_ID\", {\"status\": \"success\"}, 400], [\"GET\", \"/projects/15/deployments/$DEP_ID\", {}, 200]]"
 mq_is "... GitLab's deployment is still success" '[d["status"] for d in S["deployments"]]' '["success"]'
 
 # ================================================= 6. report --for =======
