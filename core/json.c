@@ -52,16 +52,26 @@ sh_json_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-/* Nesting depth of JSON text, counted outside strings, so that the parser
- * never recurses deeper than we allow; an escaped NUL (\u0000) inside a
- * string is refused too, since C strings would silently end there. */
+/* What the scan before parsing saw. */
+struct scan {
+	bool nul;          /* an escaped NUL (\u0000) inside a string */
+	const char *key;   /* the last string at depth 1: the member that */
+	size_t key_len;    /* nests too deep, when one does */
+};
+
+/*
+ * Nesting depth of JSON text, counted outside strings, so that the parser
+ * never recurses deeper than we allow; an escaped NUL inside a string is
+ * noted too, since C strings would silently end there.
+ */
 static bool
-depth_within(const char *s, size_t len, int max, bool *nul)
+depth_within(const char *s, size_t len, int max, struct scan *scan)
 {
 	bool in_string = false;
+	size_t start = 0;
 	int depth = 0;
 
-	*nul = false;
+	memset(scan, 0, sizeof(*scan));
 	for (size_t i = 0; i < len; i++) {
 		char c = s[i];
 
@@ -69,13 +79,18 @@ depth_within(const char *s, size_t len, int max, bool *nul)
 			if (c == '\\') {
 				if (i + 5 < len && s[i + 1] == 'u' &&
 				    strncmp(s + i + 2, "0000", 4) == 0)
-					*nul = true;
+					scan->nul = true;
 				i++;
 			} else if (c == '"') {
 				in_string = false;
+				if (depth == 1) {
+					scan->key = s + start;
+					scan->key_len = i - start;
+				}
 			}
 		} else if (c == '"') {
 			in_string = true;
+			start = i + 1;
 		} else if (c == '{' || c == '[') {
 			if (++depth > max)
 				return false;
@@ -84,6 +99,25 @@ depth_within(const char *s, size_t len, int max, bool *nul)
 		}
 	}
 	return true;
+}
+
+/* Names the member a too-deep body nests in, when it is a plain name. */
+static int
+too_deep(const struct scan *scan, struct sh_err *err)
+{
+	char name[SH_ERR_FIELD_MAX];
+
+	if (scan->key != NULL && scan->key_len > 0 && scan->key_len < sizeof(name) &&
+	    memchr(scan->key, '\\', scan->key_len) == NULL &&
+	    sh_json_utf8_valid(scan->key, scan->key_len)) {
+		memcpy(name, scan->key, scan->key_len);
+		name[scan->key_len] = '\0';
+		return sh_err_set(err, SH_E_INVALID_FIELD, name,
+				  "%s nests deeper than the limit of %d levels", name,
+				  SH_JSON_MAX_DEPTH);
+	}
+	return sh_err_set(err, SH_E_INVALID_JSON, NULL,
+			  "the body nests deeper than %d levels", SH_JSON_MAX_DEPTH);
 }
 
 /* How deep the parser may recurse at all; SH_JSON_MAX_DEPTH, the limit
@@ -123,18 +157,16 @@ sh_json_parse_object(const char *text, size_t len, cJSON **out,
 {
 	const char *end = NULL, *why;
 	const cJSON *member;
+	struct scan scan;
 	cJSON *json;
-	bool nul;
 
 	*out = NULL;
 	if (memchr(text, '\0', len) != NULL)
 		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
 				  "the body holds a NUL byte");
-	if (!depth_within(text, len, PARSE_DEPTH_MAX, &nul))
-		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
-				  "the body nests deeper than %d levels",
-				  SH_JSON_MAX_DEPTH);
-	if (nul)
+	if (!depth_within(text, len, PARSE_DEPTH_MAX, &scan))
+		return too_deep(&scan, err);
+	if (scan.nul)
 		return sh_err_set(err, SH_E_INVALID_JSON, NULL,
 				  "the body holds a NUL character (\\u0000)");
 	json = cJSON_ParseWithLengthOpts(text, len, &end, false);

@@ -51,6 +51,11 @@ sh_log(int priority, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* Messages quote what clients sent: a line break must not forge a
+	 * line of its own. */
+	for (char *p = line; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 
 	if (log_target == SH_LOG_SYSLOG) {
 		syslog(priority, "%s", line);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "http.h"
+#include "stackhook/json.h"
 #include "stackhook/log.h"
 
 const char *
@@ -265,16 +266,43 @@ public_message(const struct sh_err *err)
 	}
 }
 
+/* A copy of text with every byte that is not part of valid UTF-8 (from a
+ * path or body quoted in a message) replaced by '?': answers are UTF-8. */
+static void
+clean_utf8(const char *text, char *out, size_t size)
+{
+	size_t n = 0, len = strlen(text);
+
+	for (size_t i = 0; i < len && n + 1 < size;) {
+		size_t seq = 1;
+
+		while (seq <= 4 && i + seq <= len && !sh_json_utf8_valid(text + i, seq))
+			seq++;
+		if (seq > 4 || i + seq > len || n + seq >= size) {
+			out[n++] = '?';
+			i++;
+			continue;
+		}
+		memcpy(out + n, text + i, seq);
+		n += seq;
+		i += seq;
+	}
+	out[n] = '\0';
+}
+
 void
 sh_http_error(struct sh_http_response *resp, const struct sh_err *err)
 {
 	cJSON *root = cJSON_CreateObject();
 	cJSON *error = cJSON_AddObjectToObject(root, "error");
+	char message[SH_ERR_MSG_MAX], field[SH_ERR_FIELD_MAX];
 
+	clean_utf8(public_message(err), message, sizeof(message));
+	clean_utf8(err->field, field, sizeof(field));
 	cJSON_AddStringToObject(error, "code", sh_err_code_name(err->code));
-	cJSON_AddStringToObject(error, "message", public_message(err));
-	if (err->field[0] != '\0')
-		cJSON_AddStringToObject(error, "field", err->field);
+	cJSON_AddStringToObject(error, "message", message);
+	if (field[0] != '\0')
+		cJSON_AddStringToObject(error, "field", field);
 	sh_http_json(resp, sh_err_http_status(err->code), root);
 }
 

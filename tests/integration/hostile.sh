@@ -450,7 +450,8 @@ C("labels nested 100 deep (stack): 400 naming labels", "POST", D + "/stacks", 40
   body=stack()[:-1] + b',"labels":' + b"[" * 100 + b"]" * 100 + b"}")
 C("a top-level array nested 100000 deep: 400 invalid_json", "POST", D + "/spaces", 400,
   "invalid_json", auth=R, body=b"[" * 100000 + b"]" * 100000)
-C("100000 unclosed brackets: 400 invalid_json", "POST", D + "/spaces", 400, "invalid_json",
+C("100000 unclosed brackets under description: 400 naming description", "POST",
+  D + "/spaces", 400, "invalid_field", field="description",
   auth=R, body=b'{"description":' + b"[" * 100000)
 C("objects nested 100 deep in summary: 400", "POST", D + "/runs/" + RUN_VPC + "/transitions", 400,
   "invalid_field", field=r"summary(\..*)?", auth=R,

@@ -262,7 +262,8 @@ test_parse_depth(void **state)
 
 		/* far deeper: refused without recursing through it */
 		text = nested(100000, arrays);
-		parse_refused("100000 levels", text, strlen(text));
+		parse_refused_as("100000 levels", text, strlen(text),
+				 SH_E_INVALID_FIELD, "a");
 		free(text);
 	}
 	/* brackets inside strings (escaped quotes included) are not nesting */
