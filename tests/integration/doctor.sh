@@ -399,6 +399,15 @@ ctl PATCH "projects/10/hooks/$HOOK1" '{"alert_status":"executable"}'
 cli doctor --integration gitlab
 cli_check "... executable again: doctor ok" '[ "$CLI_RC" = 0 ]'
 
+# The signing token goes to GitLab with the hook (SPEC §5.1).
+SIGNING=whsec_$(python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')
+api_json PATCH /api/v1/integrations/gitlab "{\"signing_token\":\"$SIGNING\"}"
+check "a signing token PATCHed into the integration: 200" status_is 200
+cli hooks sync --integration gitlab
+mq_is "hooks sync gives it to GitLab's hook too, with the secret token" \
+	'[(h["id"], h["signing_token"] == "'"$SIGNING"'", h["token"]) for h in ours(10)]' \
+	"[[$HOOK1, true, \"$SECRET\"]]"
+
 # ============================================= (a) expiring token ====
 
 cli hooks sync --integration expiring
@@ -411,6 +420,12 @@ cli_check "(a) a token expiring within 14 days: a warn line naming \`doctor --ro
 cli_check "... only warnings: exit 0" \
 	'[ "$CLI_RC" = 0 ] && [ "$(lines fail expiring)" = 0 ] &&
 	 [ "$(tail -n 1 "$T/cli.out")" = "5 ok, 1 warnings, 0 failures" ]'
+
+clear_requests
+cli doctor --integration gitlab --rotate
+cli_check "doctor --rotate leaves a token far from expiry alone: exit 0, nothing rotated" \
+	'[ "$CLI_RC" = 0 ] && ! out_has "token rotation"'
+mq_is "... no rotation asked of GitLab" 'writes()' '[]'
 
 OLD_ID=$(mq '[t["id"] for t in K if t["token"] == "'"$TOK_EXP"'"][0]')
 clear_requests
@@ -499,6 +514,25 @@ h = json.load(open(sys.argv[1]))[\"doctor\"]
 j = json.load(open(sys.argv[2]))
 print(h[\"report\"] == j and any(c[\"subject\"] == \"token scope\" and c[\"level\"] == \"fail\" for c in h[\"report\"][\"checks\"]))" "$T/http.body" "$T/doctor-no-scope.json")" = True ]'
 
+api_json POST /api/v1/integrations \
+	"{\"name\":\"Spare\",\"type\":\"space\",\"space\":\"root\",\"api_host_url\":\"$GL\",\"api_token\":\"$TOK_MAIN\"}"
+cli doctor --integration spare
+cli_check "an integration no stack uses: a warning saying so, exit 0" \
+	'[ "$CLI_RC" = 0 ] && out_has "^warn +spare: stacks: no stack uses this integration -- fix: attach stacks"'
+
+api_json POST /api/v1/stacks \
+	'{"id":"ghost","name":"ghost","integration":"spare","namespace":"acme","repository":"ghost","branch":"main"}'
+cli doctor --integration spare
+cli_check "a stack whose project GitLab does not know: fail naming the namespace and repository" \
+	'[ "$CLI_RC" = 1 ] &&
+	 out_has "^fail +spare: project acme/ghost: GitLab does not show the project \(answer 404\) -- fix: check the stack.s namespace and repository"'
+
+ctl POST tokens/revoke "{\"token\":\"$TOK_NOAPI\"}" || bail "cannot revoke a token at the mock"
+cli doctor --integration no-scope
+cli_check "a token revoked at GitLab: doctor exits 1, fail naming a new token as the fix" \
+	'[ "$CLI_RC" = 1 ] &&
+	 out_has "^fail +no-scope: token: GitLab refuses the token \(answer 401\): .* -- fix: create a new access token with the api scope"'
+
 # ============================================== (g) GitLab unreachable ====
 
 stop_pid "$GL_PID" TERM 5
@@ -515,6 +549,6 @@ cli_check "hooks sync with GitLab stopped: exit 1, the project failed" \
 	'[ "$CLI_RC" = 1 ] && out_has "^gitlab acme/app: failed: " && out_has "failed 1$"'
 
 check_eval "no token or secret in any log of the run" \
-	'! grep -rqF -e "$TOK_MAIN" -e "$TOK_EXP" -e "$SECRET" "$T/log"'
+	'! grep -rqF -e "$TOK_MAIN" -e "$TOK_EXP" -e "$SECRET" -e "${SIGNING#whsec_}" "$T/log"'
 
 done_testing

@@ -28,6 +28,7 @@ FIX=$top_srcdir/tests/fixtures/gitlab/webhooks
 # the variable holds the bug; empty it once the bug is fixed (a TODO that
 # passes is an XPASS, which fails the suite).
 BUG_PER_PAGE="the reporter lists hook events with per_page=100; GitLab allows 1..20 and answers 400"
+BUG_RESEND_LOOP="a resend that fails again logs a new failed event, which the next run resends: a delivery we refuse is resent every run, for ever"
 BUG_METRIC="issue 9 wants resends counted in /metrics too; no metric names them"
 
 PORT=$(free_port) || bail "no free port"
@@ -371,6 +372,25 @@ todo_eval "health: webhook_resends counts the reporter's resends (9: not the per
 http GET "$BASE/metrics"
 todo_eval "/metrics counts the resends too" "$BUG_METRIC" \
 	'status_is 200 && grep -qi "resend" "$T/http.body"'
+
+# ================================ 5. a delivery we keep refusing ====
+
+# A payload we answer 400 (a sha that is not one): resending it cannot
+# help, and each failed resend counts towards GitLab disabling the hook.
+variant "$T/push-a.json" "$T/push-bad.json" 'd["after"] = d["checkout_sha"] = "not-a-sha"'
+event "$HOOK" 400 300 "$T/push-bad.json" key-bad && E_BAD=$EVENT || bail "cannot add hook events"
+clear_requests
+cli report
+mq_is "a delivery we refused (400): resent once" 'resent()' "[$E_BAD]" "$BUG_PER_PAGE"
+mq_is "... we refuse it again (400), GitLab logs the resend as a new failed event" \
+	'[x["response_status"] for x in S["resends"] if x["event_id"] == '"$E_BAD"']' '["400"]' "$BUG_PER_PAGE"
+FIRST_BAD=$(mq 'resent()')
+clear_requests
+cli report
+SECOND_BAD=$(mq 'resent()')
+todo_eval "... the next run does not resend that resend (no loop)" \
+	"${BUG_PER_PAGE:+$BUG_PER_PAGE; }$BUG_RESEND_LOOP" \
+	'[ "$FIRST_BAD" = "[$E_BAD]" ] && [ "$SECOND_BAD" = "[]" ] || { diag "resent: $FIRST_BAD, then $SECOND_BAD"; false; }'
 
 check_eval "every CLI run exited 0, nothing on its standard error" \
 	'[ -z "$CLI_FAILURES" ] && [ ! -s "$T/log/cli.err" ] ||
