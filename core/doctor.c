@@ -410,6 +410,22 @@ sh_doctor_run(struct sh_instance *inst, struct sh_gitlab *gl, const char *slug,
 	return sh_remote_each(inst, slug, SH_REMOTE_HOOK_SECRETS, diagnose, &v, err);
 }
 
+/* The old token's lifetime in days (created_at to expires_at), between
+ * 30 and 365; 90 when GitLab does not say. */
+static long
+lifetime_days(const cJSON *self)
+{
+	const char *created = cJSON_GetStringValue(cJSON_GetObjectItem(self, "created_at"));
+	const char *expires = cJSON_GetStringValue(cJSON_GetObjectItem(self, "expires_at"));
+	struct tm tm = {0};
+	long until, days = 90;
+
+	if (created != NULL && strptime(created, "%Y-%m-%d", &tm) != NULL &&
+	    days_until(expires, (int64_t)timegm(&tm), &until))
+		days = until;
+	return days < 30 ? 30 : days > 365 ? 365 : days;
+}
+
 /* Rotates the token when it expires soon; the new one is sealed and
  * stored before anything else can fail, since GitLab revoked the old. */
 static int
@@ -426,7 +442,7 @@ rotate(struct sh_remote *remote, struct sh_db *db, void *arg, struct sh_err *err
 	const char *token, *expires;
 	char why[300];
 	size_t sealed_len;
-	long status, days;
+	long status, days, lifetime;
 	cJSON *self, *answer = NULL;
 	int rc = 0;
 
@@ -441,10 +457,23 @@ rotate(struct sh_remote *remote, struct sh_db *db, void *arg, struct sh_err *err
 		cJSON_Delete(self);
 		return 0;
 	}
+	/* Without expires_at GitLab gives the new token one week: inside the
+	 * warning, so it would be rotated again and again.  Keep the old
+	 * token's lifetime, within GitLab's usual year. */
+	lifetime = lifetime_days(self);
 	cJSON_Delete(self);
-	if (sh_gitlab_call(v->gl, &t, "POST", "/personal_access_tokens/self/rotate",
-			   "{}", &a, err) < 0)
-		return -1;
+	{
+		char body[64], date[16];
+		time_t until = (time_t)(sh_time_now() + (int64_t)lifetime * 86400);
+		struct tm tm;
+
+		gmtime_r(&until, &tm);
+		strftime(date, sizeof(date), "%Y-%m-%d", &tm);
+		snprintf(body, sizeof(body), "{\"expires_at\":\"%s\"}", date);
+		if (sh_gitlab_call(v->gl, &t, "POST", "/personal_access_tokens/self/rotate",
+				   body, &a, err) < 0)
+			return -1;
+	}
 	if (a.transport == SH_GITLAB_OK && a.status >= 200 && a.status < 300)
 		answer = cJSON_ParseWithLength(a.body, a.len);
 	token = cJSON_GetStringValue(cJSON_GetObjectItem(answer, "token"));

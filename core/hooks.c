@@ -3,11 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "stackhook/hooks.h"
+#include "stackhook/ingest.h"
 #include "stackhook/log.h"
 #include "stackhook/metrics.h"
 #include "stackhook/remote.h"
@@ -261,29 +263,84 @@ parse_time(const char *text)
 	return (int64_t)timegm(&tm);
 }
 
+/* Which delivery an event is: its Idempotency-Key (the same across
+ * resends), else the event's id. */
+static void
+event_key(const cJSON *event, char *out, size_t size)
+{
+	const cJSON *headers = cJSON_GetObjectItem(event, "request_headers"), *h;
+
+	cJSON_ArrayForEach(h, headers) {
+		if (h->string != NULL && strcasecmp(h->string, "Idempotency-Key") == 0 &&
+		    cJSON_IsString(h) && strlen(h->valuestring) < size - 5) {
+			snprintf(out, size, "key:%s", h->valuestring);
+			return;
+		}
+	}
+	snprintf(out, size, "id:%.0f", cJSON_GetNumberValue(cJSON_GetObjectItem(event, "id")));
+}
+
+/* Asks GitLab to resend one failed event, once per delivery.  Returns 1
+ * when it was resent, 0 when not (seen, too old), -1 to stop. */
+static int
+resend_event(struct resend *r, struct sh_remote *remote, struct sh_db *db,
+	     int64_t project_id, int64_t hook_id, const cJSON *event, int64_t now)
+{
+	static const char sql_seen[] =
+		"SELECT 1 FROM resent_events WHERE integration_id = $1 AND hook_id = $2 "
+		"AND event_key = $3";
+	static const char sql_note[] =
+		"INSERT INTO resent_events (integration_id, hook_id, event_key, at) "
+		"VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+	const struct sh_gitlab_target t = sh_remote_target(remote);
+	int64_t id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(event, "id"));
+	int64_t at = parse_time(cJSON_GetStringValue(cJSON_GetObjectItem(event, "created_at")));
+	char path[PATH_CAP], key[SH_DELIVERY_KEY_MAX + 16], counter[48];
+	struct sh_gitlab_answer a;
+	struct sh_stmt *st;
+	struct sh_err err;
+	int done;
+
+	if (id <= 0 || at < now - SH_RESEND_WINDOW)
+		return 0;
+	event_key(event, key, sizeof(key));
+	if (sh_db_query(db, sql_seen, &st, NULL, "iit", remote->id, hook_id, key) != 0) {
+		sh_stmt_release(st);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/projects/%lld/hooks/%lld/events/%lld/resend",
+		 (long long)project_id, (long long)hook_id, (long long)id);
+	if (sh_gitlab_call(r->gl, &t, "POST", path, NULL, &a, &err) < 0)
+		return -1;
+	done = a.transport == SH_GITLAB_OK && a.status >= 200 && a.status < 300;
+	sh_gitlab_answer_release(&a);
+	if (!done)
+		return 0;
+	snprintf(counter, sizeof(counter), "webhook_resends:%lld", (long long)remote->id);
+	sh_db_run(db, sql_note, NULL, "iiti", remote->id, hook_id, key, now);
+	sh_metrics_add(db, "webhook_resends", 1, NULL);
+	sh_metrics_add(db, counter, 1, NULL);
+	return 1;
+}
+
 static void
 resend_hook(struct resend *r, struct sh_remote *remote, struct sh_db *db,
 	    int64_t project_id, int64_t hook_id, int64_t now)
 {
-	static const char sql_seen[] =
-		"SELECT 1 FROM resent_events WHERE integration_id = $1 AND hook_id = $2 "
-		"AND event_id = $3";
-	static const char sql_note[] =
-		"INSERT INTO resent_events (integration_id, hook_id, event_id, at) "
-		"VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
-	const struct sh_gitlab_target t = sh_remote_target(remote);
 	static const char *const statuses[] = {"server_failure", "client_failure"};
-	int sent = 0;
+	const struct sh_gitlab_target t = sh_remote_target(remote);
+	int sent = 0, rc = 0;
 
-	for (size_t k = 0; k < 2 && sent < SH_RESEND_MAX; k++) {
+	for (size_t k = 0; k < 2 && sent < SH_RESEND_MAX && rc >= 0; k++) {
 		char path[PATH_CAP];
 		struct sh_gitlab_answer a;
 		struct sh_err err;
 		const cJSON *event;
 		cJSON *events;
 
+		/* GitLab lists hook events 20 at a time at most. */
 		snprintf(path, sizeof(path),
-			 "/projects/%lld/hooks/%lld/events?status=%s&per_page=100",
+			 "/projects/%lld/hooks/%lld/events?status=%s&per_page=20",
 			 (long long)project_id, (long long)hook_id, statuses[k]);
 		if (sh_gitlab_call(r->gl, &t, "GET", path, NULL, &a, &err) < 0)
 			return;
@@ -292,34 +349,12 @@ resend_hook(struct resend *r, struct sh_remote *remote, struct sh_db *db,
 				 NULL;
 		sh_gitlab_answer_release(&a);
 		cJSON_ArrayForEach(event, events) {
-			int64_t id = (int64_t)cJSON_GetNumberValue(cJSON_GetObjectItem(event, "id"));
-			int64_t at = parse_time(cJSON_GetStringValue(
-				cJSON_GetObjectItem(event, "created_at")));
-			struct sh_stmt *st;
-
-			if (sent >= SH_RESEND_MAX || id <= 0 || at < now - SH_RESEND_WINDOW)
-				continue;
-			if (sh_db_query(db, sql_seen, &st, NULL, "iii", remote->id, hook_id,
-					id) != 0) {
-				if (st != NULL)
-					sh_stmt_release(st);
-				continue;
-			}
-			snprintf(path, sizeof(path), "/projects/%lld/hooks/%lld/events/%lld/resend",
-				 (long long)project_id, (long long)hook_id, (long long)id);
-			if (sh_gitlab_call(r->gl, &t, "POST", path, NULL, &a, &err) < 0)
+			if (sent >= SH_RESEND_MAX)
 				break;
-			if (a.transport == SH_GITLAB_OK && a.status >= 200 && a.status < 300) {
-				sh_db_run(db, sql_note, NULL, "iiii", remote->id, hook_id, id, now);
-				char counter[48];
-
-				snprintf(counter, sizeof(counter), "webhook_resends:%lld",
-					 (long long)remote->id);
-				sh_metrics_add(db, "webhook_resends", 1, NULL);
-				sh_metrics_add(db, counter, 1, NULL);
-				sent++;
-			}
-			sh_gitlab_answer_release(&a);
+			rc = resend_event(r, remote, db, project_id, hook_id, event, now);
+			if (rc < 0)
+				break;
+			sent += rc;
 		}
 		cJSON_Delete(events);
 	}

@@ -93,6 +93,10 @@ sh_metrics_render(struct sh_db *db, const char *spool, struct sh_buf *out,
 		sh_buf_printf(out, "stackhook_reports_total{result=\"%s\"} %lld\n",
 			      results[i], (long long)sh_metrics_get(db, name));
 	}
+	family(out, "stackhook_webhook_resends_total", "counter",
+	       "Failed deliveries the reporter asked GitLab to send again.");
+	sh_buf_printf(out, "stackhook_webhook_resends_total %lld\n",
+		      (long long)sh_metrics_get(db, "webhook_resends"));
 	family(out, "stackhook_storage_refusals_total", "counter",
 	       "Deliveries answered 503 because storage refused the write.");
 	sh_buf_printf(out, "stackhook_storage_refusals_total %lld\n",

@@ -177,12 +177,14 @@ static const struct migration migrations[] = {
 	 "  updated_at INTEGER NOT NULL,"
 	 "  PRIMARY KEY (integration_id, project_id));"
 	 /* Failed deliveries the reporter asked GitLab to resend, once each. */
+	 /* Keyed by the delivery's Idempotency-Key when GitLab shows it:
+	 * each resend is a new event with a new id. */
 	 "CREATE TABLE resent_events ("
 	 "  integration_id INTEGER NOT NULL,"
 	 "  hook_id INTEGER NOT NULL,"
-	 "  event_id INTEGER NOT NULL,"
+	 "  event_key TEXT NOT NULL,"
 	 "  at INTEGER NOT NULL,"
-	 "  PRIMARY KEY (integration_id, hook_id, event_id));"
+	 "  PRIMARY KEY (integration_id, hook_id, event_key));"
 	 "CREATE TABLE counters ("
 	 "  name TEXT PRIMARY KEY,"
 	 "  value INTEGER NOT NULL DEFAULT 0);"
