@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "db_backend.h"
+#include "stackhook/log.h"
 
 #define MAX_PARAMS 32
 
@@ -301,7 +302,15 @@ pg_blob(struct sh_stmt *base, int col, size_t *len)
 static bool
 pg_alive(struct sh_db *db)
 {
-	return PQstatus(((struct pg_db *)db)->conn) == CONNECTION_OK;
+	PGconn *conn = ((struct pg_db *)db)->conn;
+
+	/* libpq notices a server that went away only when it reads: take in
+	 * what waits on the socket -- its goodbye, then, on a second read, the
+	 * end of the stream -- and let it parse the goodbye. */
+	for (int i = 0; i < 2 && PQstatus(conn) == CONNECTION_OK; i++)
+		if (PQconsumeInput(conn) == 0 || PQisBusy(conn) < 0)
+			break;
+	return PQstatus(conn) == CONNECTION_OK;
 }
 
 static int
@@ -388,6 +397,22 @@ safe_target(PGconn *conn)
 	return out;
 }
 
+/* The server's notices and warnings go to our log, in its format. */
+static void
+on_notice(void *arg, const char *message)
+{
+	char line[512];
+	size_t n;
+
+	(void)arg;
+	snprintf(line, sizeof(line), "%s", message);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		line[--n] = '\0';
+	sh_log(strncmp(line, "NOTICE", 6) == 0 ? LOG_DEBUG : LOG_WARNING,
+	       "postgresql: %s", line);
+}
+
 int
 sh_db_pg_open(const char *uri, const struct sh_db_options *opt,
 	      struct sh_db **out, struct sh_err *err)
@@ -417,6 +442,7 @@ sh_db_pg_open(const char *uri, const struct sh_db_options *opt,
 				  "cannot connect to PostgreSQL: %s", msg);
 	}
 	db->target = safe_target(db->conn);
+	PQsetNoticeProcessor(db->conn, on_notice, NULL);
 	/* A writer waits at most busy_timeout for the lock, as with SQLite. */
 	snprintf(timeout, sizeof(timeout), "SET lock_timeout = %lld",
 		 (long long)opt->busy_timeout_ms);

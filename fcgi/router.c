@@ -200,6 +200,7 @@ sh_router_dispatch(struct sh_instance *inst, struct sh_http_request *req,
 		return;
 	if (route->flags & (SH_ROUTE_DB | SH_ROUTE_AUTH)) {
 		if (sh_instance_db(inst, &ctx.db, &err) < 0) {
+			sh_http_header(resp, "Retry-After", "30");
 			sh_http_error(resp, &err);
 			return;
 		}

@@ -11,7 +11,7 @@
 const struct sh_route sh_routes[] = {
 	RAW("GET", "/healthz", sh_route_healthz, 0),
 	RAW("GET", "/metrics", sh_route_metrics, SH_ROUTE_DB),
-	RAW("POST", "/webhooks/gitlab/{}", sh_route_webhook, SH_ROUTE_DB),
+	RAW("POST", "/webhooks/gitlab/{}", sh_route_webhook, 0),
 
 	CALL("GET", "/api/v1/whoami", sh_route_whoami, 200, API),
 

@@ -36,6 +36,31 @@ count_storage_refusal(struct sh_route_ctx *ctx, const struct sh_delivery *d)
 	}
 }
 
+/*
+ * The delivery could not be stored (SPEC §4.1 step 9): 503 with
+ * Retry-After, a log line with the key an admin resends it by from
+ * GitLab's recent events, the refusal counted, and the connection
+ * dropped so the next request opens a fresh one.
+ */
+static void
+storage_failure(struct sh_route_ctx *ctx, const struct sh_webhook_request *wr,
+		const struct sh_delivery *d, struct sh_err *err)
+{
+	const char *key = wr->idempotency_key ? wr->idempotency_key :
+			  d->key[0] ? d->key : "(no Idempotency-Key)";
+
+	sh_log(LOG_ERR, "webhook: %.64s: delivery %.128s not stored, resend it from "
+	       "GitLab's recent events: %s", wr->slug, key, err->msg);
+	if (ctx->db != NULL) {
+		count_storage_refusal(ctx, d);
+		if (err->code == SH_E_STORAGE)
+			sh_instance_db_reset(ctx->inst);
+	}
+	sh_http_header(ctx->resp, "Retry-After", STORAGE_RETRY_AFTER);
+	err->code = SH_E_STORAGE;
+	sh_http_error(ctx->resp, err);
+}
+
 void
 sh_route_webhook(struct sh_route_ctx *ctx)
 {
@@ -64,11 +89,19 @@ sh_route_webhook(struct sh_route_ctx *ctx)
 		sh_http_error(ctx->resp, &err);
 		goto out;
 	}
+	/* The database is opened here, not by the router, so that every
+	 * storage failure of a delivery is answered the same way. */
+	if (sh_instance_db(ctx->inst, &ctx->db, &err) < 0) {
+		storage_failure(ctx, &wr, &d, &err);
+		goto out;
+	}
 	/* Token first: a stranger's body is never read. */
 	if (sh_ingest_authenticate(ctx->db, key, &d, &err) < 0 ||
 	    sh_http_read_body(req, ctx->inst->cfg->max_body, &err) < 0 ||
 	    sh_ingest_parse(&d, req->body, req->body_len, &err) < 0) {
-		if (err.code == SH_E_STORAGE || err.code == SH_E_INTERNAL)
+		if (err.code == SH_E_STORAGE)
+			storage_failure(ctx, &wr, &d, &err);
+		else if (err.code == SH_E_INTERNAL)
 			sh_http_error(ctx->resp, &err);
 		else
 			refuse(ctx, &wr, &err);
@@ -77,16 +110,7 @@ sh_route_webhook(struct sh_route_ctx *ctx)
 	if ((ctx->inst->committer != NULL ?
 		     sh_committer_submit(ctx->inst->committer, &d, &err) :
 		     sh_ingest_commit(ctx->db, &env, batch, 1, &err)) < 0) {
-		sh_log(LOG_ERR,
-		       "webhook: %s: delivery %s not stored, resend it from GitLab's "
-		       "recent events: %s", wr.slug,
-		       wr.idempotency_key ? wr.idempotency_key : d.key, err.msg);
-		count_storage_refusal(ctx, &d);
-		if (err.code == SH_E_STORAGE)
-			sh_instance_db_reset(ctx->inst);
-		sh_http_header(ctx->resp, "Retry-After", STORAGE_RETRY_AFTER);
-		err.code = SH_E_STORAGE;
-		sh_http_error(ctx->resp, &err);
+		storage_failure(ctx, &wr, &d, &err);
 		goto out;
 	}
 	answer = sh_ingest_answer(&d, &status);
