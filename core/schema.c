@@ -199,6 +199,17 @@ static const struct migration migrations[] = {
 	 "  space TEXT,"
 	 "  detail TEXT);"
 	 "CREATE INDEX audit_space ON audit(space, id);"},
+	/* Web page sessions (sessions.h): only the id's SHA-256 is kept; a
+	 * session ends with its expiry, its sign-out or its API key. */
+	{2,
+	 "CREATE TABLE sessions ("
+	 "  hash TEXT PRIMARY KEY,"
+	 "  user_id INTEGER NOT NULL REFERENCES users(id),"
+	 "  key_id INTEGER NOT NULL REFERENCES api_keys(id),"
+	 "  csrf TEXT NOT NULL,"
+	 "  created_at INTEGER NOT NULL,"
+	 "  expires_at INTEGER NOT NULL);"
+	 "CREATE INDEX sessions_expires ON sessions(expires_at);"},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof(migrations) / sizeof(migrations[0])))

@@ -236,6 +236,13 @@ int
 sh_keys_authenticate(struct sh_db *db, const char *key, struct sh_user *out,
 		     struct sh_err *err)
 {
+	return sh_keys_authenticate_id(db, key, out, NULL, err);
+}
+
+int
+sh_keys_authenticate_id(struct sh_db *db, const char *key, struct sh_user *out,
+			int64_t *id, struct sh_err *err)
+{
 	static const char sql[] =
 		"SELECT k.id, k.hash, coalesce(k.revoked_at, 0), "
 		"coalesce(k.last_used_at, 0), u.id, u.name "
@@ -277,5 +284,7 @@ sh_keys_authenticate(struct sh_db *db, const char *key, struct sh_user *out,
 	now = sh_time_now();
 	if (now - last_used >= LAST_USED_GRANULARITY)
 		note_key_use(db, key_id, now);
+	if (id != NULL)
+		*id = key_id;
 	return 0;
 }

@@ -68,4 +68,9 @@ int sh_keys_revoke(struct sh_db *db, int64_t id, struct sh_key_info *info,
 int sh_keys_authenticate(struct sh_db *db, const char *key, struct sh_user *out,
 			 struct sh_err *err);
 
+/* The same; *id (may be NULL) receives the key's id, so that what the key
+ * opened (a web session) can end when it is revoked. */
+int sh_keys_authenticate_id(struct sh_db *db, const char *key,
+			    struct sh_user *out, int64_t *id, struct sh_err *err);
+
 #endif
