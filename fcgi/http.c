@@ -145,6 +145,22 @@ sh_http_read_body(struct sh_http_request *req, size_t max_body,
 	return 0;
 }
 
+char *
+sh_http_decode_component(const char *src, size_t len)
+{
+	char *raw = strndup(src, len), *value;
+
+	if (raw == NULL)
+		return NULL;
+	/* '+' is a space; "%2B" is a plus: swap before decoding. */
+	for (char *c = raw; *c; c++)
+		if (*c == '+')
+			*c = ' ';
+	value = percent_decode(raw, strlen(raw));
+	free(raw);
+	return value;
+}
+
 int
 sh_http_query(const struct sh_http_request *req, const char *name, char *out,
 	      size_t size)
@@ -159,18 +175,8 @@ sh_http_query(const struct sh_http_request *req, const char *name, char *out,
 
 		if (len > name_len && strncmp(p, name, name_len) == 0 &&
 		    p[name_len] == '=') {
-			size_t vlen = len - name_len - 1;
-
-			char *raw = strndup(p + name_len + 1, vlen);
-
-			if (raw == NULL)
-				return -1;
-			/* '+' is a space; "%2B" is a plus: swap before decoding. */
-			for (char *c = raw; *c; c++)
-				if (*c == '+')
-					*c = ' ';
-			value = percent_decode(raw, vlen);
-			free(raw);
+			value = sh_http_decode_component(p + name_len + 1,
+							 len - name_len - 1);
 			if (value == NULL)
 				return -1;
 			if (strlen(value) >= size) {
@@ -245,10 +251,8 @@ sh_http_json(struct sh_http_response *resp, int status, cJSON *json)
 	return 0;
 }
 
-/* Server-side failures are logged in full; the client gets a sentence
- * without paths or library messages. */
-static const char *
-public_message(const struct sh_err *err)
+const char *
+sh_http_public_message(const struct sh_err *err)
 {
 	switch (err->code) {
 	case SH_E_STORAGE:
@@ -297,7 +301,7 @@ sh_http_error(struct sh_http_response *resp, const struct sh_err *err)
 	cJSON *error = cJSON_AddObjectToObject(root, "error");
 	char message[SH_ERR_MSG_MAX], field[SH_ERR_FIELD_MAX];
 
-	clean_utf8(public_message(err), message, sizeof(message));
+	clean_utf8(sh_http_public_message(err), message, sizeof(message));
 	clean_utf8(err->field, field, sizeof(field));
 	cJSON_AddStringToObject(error, "code", sh_err_code_name(err->code));
 	cJSON_AddStringToObject(error, "message", message);
@@ -329,6 +333,7 @@ reason_phrase(int status)
 	case 201: return "Created";
 	case 202: return "Accepted";
 	case 204: return "No Content";
+	case 303: return "See Other";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
 	case 403: return "Forbidden";

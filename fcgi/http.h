@@ -62,6 +62,13 @@ int sh_http_read_body(struct sh_http_request *req, size_t max_body,
 		      struct sh_err *err);
 
 /*
+ * Decodes one application/x-www-form-urlencoded component (a query or
+ * form value): '+' is a space, %XX a byte.  Returns a new string the
+ * caller frees, or NULL for a bad escape, an encoded NUL or no memory.
+ */
+char *sh_http_decode_component(const char *src, size_t len);
+
+/*
  * Finds query parameter name and percent-decodes its value ('+' is a
  * space) into out.  Returns 1 when found, 0 when absent, -1 when the value
  * is malformed or does not fit in size bytes.
@@ -83,6 +90,11 @@ void sh_http_header(struct sh_http_response *resp, const char *name,
 /* Sets status and a JSON body; takes json and deletes it.  Returns 0, or
  * -1 (out of memory: the response becomes a plain 500). */
 int sh_http_json(struct sh_http_response *resp, int status, cJSON *json);
+
+/* The sentence a client sees for err: its message, except for server-side
+ * failures (storage, internal, config, I/O), which are logged in full here
+ * and answered with a sentence without paths or library messages. */
+const char *sh_http_public_message(const struct sh_err *err);
 
 /* Sets the SPEC §4 error body for err and the status its code implies. */
 void sh_http_error(struct sh_http_response *resp, const struct sh_err *err);

@@ -36,9 +36,8 @@ sh_router_match(const char *pattern, const char *route,
 	return *pattern == '\0' && *route == '\0';
 }
 
-/* The path part of public_url ("" when it is the site's root). */
-static const char *
-mount_path(const char *public_url)
+const char *
+sh_router_mount_path(const char *public_url)
 {
 	const char *host = strstr(public_url, "://");
 	const char *path = host ? strchr(host + 3, '/') : NULL;
@@ -53,13 +52,34 @@ unauthorized(struct sh_route_ctx *ctx, const char *challenge, const char *msg)
 	sh_http_errorf(ctx->resp, SH_E_UNAUTHORIZED, NULL, "%s", msg);
 }
 
+int
+sh_router_remote_user(struct sh_route_ctx *ctx, struct sh_err *err)
+{
+	const char *remote = sh_http_param(ctx->req, "REMOTE_USER");
+
+	if (!ctx->inst->cfg->trust_remote_user || remote == NULL || remote[0] == '\0')
+		return 0;
+	if (sh_users_find(ctx->db, remote, &ctx->user, err) == 0)
+		return 1;
+	if (err->code != SH_E_NOT_FOUND)
+		return -1;
+	/* A person the web server vouches for but nobody granted anything
+	 * yet: known, with no roles. */
+	sh_err_clear(err);
+	ctx->user.id = 0;
+	snprintf(ctx->user.name, sizeof(ctx->user.name), "%s", remote);
+	if (sh_user_name_check(remote, NULL, err) == 0)
+		return 1;
+	return sh_err_set(err, SH_E_UNAUTHORIZED, NULL,
+			  "REMOTE_USER is not a valid user name");
+}
+
 /* Finds the caller: an API key, else REMOTE_USER when the config trusts
  * the web server.  Returns 0, or -1 with the answer written. */
 static int
 authenticate(struct sh_route_ctx *ctx)
 {
 	const char *auth = sh_http_param(ctx->req, "HTTP_AUTHORIZATION");
-	const char *remote = sh_http_param(ctx->req, "REMOTE_USER");
 	struct sh_err err;
 
 	sh_err_clear(&err);
@@ -82,22 +102,17 @@ authenticate(struct sh_route_ctx *ctx)
 			sh_http_error(ctx->resp, &err);
 		return -1;
 	}
-	if (ctx->inst->cfg->trust_remote_user && remote != NULL && remote[0] != '\0') {
-		if (sh_users_find(ctx->db, remote, &ctx->user, &err) == 0)
-			return 0;
-		if (err.code != SH_E_NOT_FOUND) {
+	switch (sh_router_remote_user(ctx, &err)) {
+	case 1:
+		return 0;
+	case -1:
+		if (err.code == SH_E_UNAUTHORIZED)
+			unauthorized(ctx, "Bearer realm=\"stackhook\"", err.msg);
+		else
 			sh_http_error(ctx->resp, &err);
-			return -1;
-		}
-		/* A person the web server vouches for but nobody granted
-		 * anything yet: known, with no roles. */
-		ctx->user.id = 0;
-		snprintf(ctx->user.name, sizeof(ctx->user.name), "%s", remote);
-		if (sh_user_name_check(remote, NULL, &err) == 0)
-			return 0;
-		unauthorized(ctx, "Bearer realm=\"stackhook\"",
-			     "REMOTE_USER is not a valid user name");
 		return -1;
+	default:
+		break;
 	}
 	unauthorized(ctx, "Bearer realm=\"stackhook\"",
 		     "an API key is required: `Authorization: Bearer <api key>`");
@@ -191,7 +206,7 @@ sh_router_dispatch(struct sh_instance *inst, struct sh_http_request *req,
 	resp->status = 0;
 	sh_http_header(resp, "Cache-Control", "no-store");
 	sh_http_header(resp, "X-Content-Type-Options", "nosniff");
-	if (sh_http_parse_target(req, mount_path(inst->cfg->public_url), &err) < 0) {
+	if (sh_http_parse_target(req, sh_router_mount_path(inst->cfg->public_url), &err) < 0) {
 		sh_http_error(resp, &err);
 		return;
 	}

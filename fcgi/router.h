@@ -61,6 +61,19 @@ void sh_router_dispatch(struct sh_instance *inst, struct sh_http_request *req,
 int sh_router_match(const char *pattern, const char *route,
 		    char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX]);
 
+/* The path of public_url ("/stackhook"; "" when it is the site's root):
+ * where the routes are mounted.  Points into public_url. */
+const char *sh_router_mount_path(const char *public_url);
+
+/*
+ * The caller named by REMOTE_USER, when the config trusts the web server
+ * (trust_remote_user = yes): fills ctx->user (id 0 for a person nobody
+ * granted anything yet) and returns 1; 0 when there is none to trust; -1
+ * with err (SH_E_UNAUTHORIZED for a malformed name, else the store's).
+ * The API and the web pages share this rule.
+ */
+int sh_router_remote_user(struct sh_route_ctx *ctx, struct sh_err *err);
+
 /* The page of a list from ?limit= and ?after=.  0, or -1 with err. */
 int sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page,
 		  struct sh_err *err);

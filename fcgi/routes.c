@@ -2,11 +2,17 @@
 #include "config.h"
 
 #include "router.h"
+#include "ui.h"
 
 #define RAW(m, p, fn, flags) {m, p, fn, NULL, 0, flags}
 #define CALL(m, p, fn, status, flags) {m, p, NULL, fn, status, flags}
 #define API SH_ROUTE_AUTH
 #define API_JSON (SH_ROUTE_AUTH | SH_ROUTE_JSON)
+/* A web page (SPEC §4.4): HTML for people, finding who is calling itself
+ * (session cookie or REMOTE_USER) -- not part of the API's contract in
+ * docs/openapi.yaml, hence a macro of its own. */
+#define PAGE(m, p, fn) RAW(m, p, fn, SH_ROUTE_DB)
+#define PAGE_ASSET(p, fn) RAW("GET", p, fn, 0) /* the stylesheet, the script */
 
 const struct sh_route sh_routes[] = {
 	RAW("GET", "/healthz", sh_route_healthz, 0),
@@ -45,6 +51,24 @@ const struct sh_route sh_routes[] = {
 	CALL("POST", "/api/v1/runs/{}/transitions", sh_route_runs_transition, 200, API_JSON),
 	CALL("GET", "/api/v1/deliveries", sh_route_deliveries_list, 200, API),
 	CALL("GET", "/api/v1/audit", sh_route_audit_list, 200, API),
+
+	PAGE_ASSET("/ui/style.css", sh_ui_style),
+	PAGE_ASSET("/ui/copy.js", sh_ui_script),
+	PAGE("GET", "/ui/sign-in", sh_ui_sign_in_page),
+	PAGE("POST", "/ui/sign-in", sh_ui_sign_in),
+	PAGE("POST", "/ui/sign-out", sh_ui_sign_out),
+	PAGE("GET", "/ui", sh_ui_integrations_page),
+	PAGE("GET", "/ui/set-up", sh_ui_setup_page),
+	PAGE("POST", "/ui/set-up", sh_ui_setup),
+	PAGE("GET", "/ui/integrations/{}", sh_ui_integration_page),
+	PAGE("GET", "/ui/integrations/{}/rotate", sh_ui_rotate_page),
+	PAGE("POST", "/ui/integrations/{}/rotate", sh_ui_rotate),
+	PAGE("GET", "/ui/integrations/{}/delete", sh_ui_delete_page),
+	PAGE("POST", "/ui/integrations/{}/delete", sh_ui_delete),
+	PAGE("GET", "/ui/stacks", sh_ui_stacks_page),
+	PAGE("GET", "/ui/stacks/{}", sh_ui_stack_page),
+	PAGE("POST", "/ui/stacks/{}/integration", sh_ui_stack_attach),
+	PAGE("GET", "/runs/{}", sh_ui_run_page),
 };
 
 const size_t sh_route_count = sizeof(sh_routes) / sizeof(sh_routes[0]);

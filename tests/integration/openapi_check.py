@@ -210,7 +210,9 @@ def shorten(text, n=300):
 
 
 def routes_of(routes_c):
-    """(METHOD, pattern) of the route table, "{}" segments as they are."""
+    """(METHOD, pattern) of the route table's RAW and CALL entries, "{}"
+    segments as they are.  Its PAGE entries, the web pages (SPEC §4.4), are
+    HTML for people, outside this contract."""
     text = open(routes_c, encoding="utf-8").read()
     table = text[text.index("sh_routes[]"):]
     table = table[:table.index("};")]
