@@ -221,6 +221,19 @@ copy_programs() {
 		cp "$top_builddir/$p" "$T/bin/" || bail "cannot copy $p"
 	done
 	chmod 755 "$T/bin/stackhook" "$T/bin/stackhook.fcgi"
+	# STACKHOOK_TEST_WRAPPER (e.g. "valgrind --log-file=DIR/%p.log"): every
+	# start of either program, the web server's included, goes through it.
+	# The real programs wait in $T/bin/real under their own names; the
+	# wrapper scripts exec, so pids and pid files stay the programs' own.
+	if [ -n "${STACKHOOK_TEST_WRAPPER:-}" ]; then
+		mkdir -p "$T/bin/real" && chmod 755 "$T/bin/real" || bail "cannot make $T/bin/real"
+		for p in stackhook stackhook.fcgi; do
+			mv "$T/bin/$p" "$T/bin/real/$p" || bail "cannot move $p"
+			printf '#!/bin/sh\nexec %s %s "$@"\n' "$STACKHOOK_TEST_WRAPPER" \
+				"$T/bin/real/$p" >"$T/bin/$p"
+			chmod 755 "$T/bin/$p"
+		done
+	fi
 	"$T/bin/stackhook" version >/dev/null 2>&1 ||
 		bail "cannot run programs in $T (mounted noexec?): set TMPDIR elsewhere"
 	SH_CLI=$T/bin/stackhook
