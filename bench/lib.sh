@@ -282,12 +282,13 @@ EOF
 	chmod 644 "$T/etc/hooks.json"
 	# As the service user when root (webhook's own -setuid is not
 	# supported on Linux); setpriv execs, so $! is webhook's pid.
-	local as=()
-	[ -n "$RUN_USER" ] && as=(setpriv --reuid="$RUN_USER" --regid="$RUN_GROUP" --init-groups)
-	on_servers "${as[@]}" webhook -hooks "$T/etc/hooks.json" -ip 127.0.0.1 -port "$wport" \
-		-http-methods POST >"$T/log/webhook.out" 2>&1 &
+	# Started directly (not through a shell function, whose subshell
+	# would be the pid to stop): taskset and setpriv exec.
+	local cmd=(webhook -hooks "$T/etc/hooks.json" -ip 127.0.0.1 -port "$wport" -http-methods POST)
+	[ -n "$RUN_USER" ] && cmd=(setpriv --reuid="$RUN_USER" --regid="$RUN_GROUP" --init-groups "${cmd[@]}")
+	[ -n "$SERVER_CPUS" ] && cmd=(taskset -c "$SERVER_CPUS" "${cmd[@]}")
+	"${cmd[@]}" >"$T/log/webhook.out" 2>&1 &
 	track_pid $!
-	PEER_PID=$!
 	wait_for "curl -s -o /dev/null 'http://127.0.0.1:$wport/'" 10 ||
 		bail "webhook did not start: $(tail -n 5 "$T/log/webhook.out")"
 	# The stackhook nginx config with the location swapped for a proxy.
