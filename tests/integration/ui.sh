@@ -22,8 +22,10 @@ require_programs nginx spawn-fcgi curl python3 flock openssl sqlite3
 CHROMIUM=${STACKHOOK_CHROMIUM:-/usr/bin/chromium}
 [ -x "$CHROMIUM" ] ||
 	skip_all "chromium is not installed (Debian package chromium; scripts/install-deps installs it)"
+# Only a missing browser is a reason to skip: scripts/install-deps installs
+# node and npm along with chromium.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
-	skip_all "node and npm are not installed (scripts/install-deps installs nodejs)"
+	bail "node and npm are needed to drive chromium (scripts/install-deps installs nodejs)"
 
 # ------------------------------------------------------ node_modules ----
 
