@@ -895,7 +895,8 @@ sh_report_pass(struct sh_instance *inst, struct sh_gitlab *gl,
 	if (load_dir(&p, "new", false, err) < 0 || load_dir(&p, "deferred", true, err) < 0)
 		goto out;
 	sort_pass = &p;
-	qsort(p.entries, p.entry_count, sizeof(*p.entries), by_age);
+	if (p.entry_count > 1)
+		qsort(p.entries, p.entry_count, sizeof(*p.entries), by_age);
 	sort_pass = NULL;
 	coalesce(&p);
 	for (size_t i = 0; i < p.entry_count; i++)
