@@ -455,9 +455,19 @@ run_wrk() {
 
 # ------------------------------------------------------------ memory ----
 
-# uss_kib PID: private memory (Private_Clean + Private_Dirty) in KiB.
+# uss_kib PID: private memory (USS: Private_Clean + Private_Dirty) in KiB.
 uss_kib() {
 	awk '/^Private_(Clean|Dirty):/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup"
+}
+
+# dirty_kib PID: Private_Dirty alone, in KiB -- what the process wrote
+# (heap, stacks, anonymous maps, copied-on-write pages).  USS also counts
+# the clean pages of files that no other process maps at the moment: a
+# library page the responder shares with a curl or a sqlite3 that is
+# running turns private when that process exits, so USS moves with what
+# else runs on the machine; Private_Dirty does not.
+dirty_kib() {
+	awk '/^Private_Dirty:/ { s += $2 } END { print s + 0 }' "/proc/$1/smaps_rollup"
 }
 
 # responder_pids: the pids in PIDFILE, sorted.
