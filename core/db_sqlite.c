@@ -333,7 +333,7 @@ configure(struct sqlite_db *db, const struct sh_db_options *opt,
 			  "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
 			  /* A responder holds a connection per thread: keep each
 			   * one's page cache small (the OS caches the file). */
-			  "PRAGMA cache_size=-512;", NULL,
+			  "PRAGMA cache_size=-256;", NULL,
 			  NULL, NULL);
 	if (rc != SQLITE_OK)
 		return fail_sqlite(db, rc, err, "cannot configure");

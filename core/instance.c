@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "stackhook/instance.h"
+#include "stackhook/metrics.h"
 #include "stackhook/schema.h"
 #include "stackhook/spool.h"
 
@@ -108,18 +109,22 @@ note(char dst[SH_HEALTH_REASON_MAX], const struct sh_err *err, bool *ok)
 }
 
 /* The schema query proves the connection still answers (the file may
- * have been removed or replaced since it was opened); taking the write
- * lock proves a write could go through now (SPEC §4.1 step 9: health
- * stays 503 until writes succeed again). */
+ * have been removed or replaced since it was opened); a small commit
+ * proves a write goes through now (SPEC §4.1 step 9: health stays 503
+ * until writes succeed again). */
 static int
 ping(struct sh_db *db, struct sh_err *err)
 {
-	if (sh_schema_check(db, err) < 0 || sh_db_begin(db, err) < 0) {
+	/* A real commit: a full disk lets a transaction begin and roll back,
+	 * and refuses only what would be written. */
+	if (sh_schema_check(db, err) < 0 || sh_db_begin(db, err) < 0 ||
+	    sh_metrics_add(db, "health_probes", 1, err) < 0 ||
+	    sh_db_commit(db, err) < 0) {
+		sh_db_rollback(db);
 		if (err != NULL && err->code == SH_E_STORAGE)
 			sh_err_prefix(err, "cannot take writes");
 		return -1;
 	}
-	sh_db_rollback(db);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -225,6 +226,7 @@ load_dir(struct pass *p, const char *dir, bool deferred, struct sh_err *err)
 static void
 recover_tmp(struct pass *p)
 {
+	static const char sql_committed[] = "SELECT 1 FROM spool_batches WHERE name = $1";
 	char dir[PATH_MAX];
 	struct dirent *de;
 	DIR *d;
@@ -238,8 +240,7 @@ recover_tmp(struct pass *p)
 		struct stat st;
 		size_t len = 0;
 		char *text;
-		cJSON *first = NULL;
-		struct sh_run run;
+		struct sh_stmt *st_row;
 		bool committed = false;
 
 		if (de->d_name[0] == '.')
@@ -250,17 +251,14 @@ recover_tmp(struct pass *p)
 		if (lstat(path, &st) < 0 || !S_ISREG(st.st_mode) ||
 		    st.st_mtime > p->now - SH_TMP_RECOVER_AGE)
 			continue;
+		/* Committed means: the transaction recorded the file's name, and
+		 * the file is whole (it was fsynced before that commit). */
 		text = read_file(path, &len);
-		if (text != NULL) {
-			char *nl = memchr(text, '\n', len);
-
-			first = cJSON_ParseWithLength(text, nl ? (size_t)(nl - text) : len);
+		if (text != NULL && len > 0 && text[len - 1] == '\n' &&
+		    sh_db_query(p->db, sql_committed, &st_row, NULL, "t", de->d_name) == 1) {
+			committed = true;
+			sh_stmt_release(st_row);
 		}
-		committed = first != NULL &&
-			    cJSON_GetStringValue(cJSON_GetObjectItem(first, "run")) != NULL &&
-			    sh_runs_find(p->db, cJSON_GetStringValue(cJSON_GetObjectItem(first, "run")),
-					 &run, NULL) == 0;
-		cJSON_Delete(first);
 		free(text);
 		snprintf(to, sizeof(to), "%s/new/%s", p->inst->cfg->spool, de->d_name);
 		if (p->opt->dry_run)
@@ -426,6 +424,73 @@ send_status(struct pass *p, struct target *t, struct entry *e)
 	return r;
 }
 
+/* A deployment of this environment, sha and ref GitLab already has (the
+ * newest), or 0. */
+static int64_t
+find_deployment(struct pass *p, struct target *t, struct entry *e,
+		const char *path, const cJSON *body, enum result *r)
+{
+	const char *env = cJSON_GetStringValue(cJSON_GetObjectItem(body, "environment"));
+	const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(body, "sha"));
+	const char *ref = cJSON_GetStringValue(cJSON_GetObjectItem(body, "ref"));
+	char query[PATH_MAX], enc[512];
+	const cJSON *d;
+	cJSON *list;
+	int64_t id = 0;
+	size_t n = 0;
+
+	*r = R_DONE;
+	if (env == NULL || sha == NULL || ref == NULL)
+		return 0;
+	/* The environment's name may hold '/': encode it for the query. */
+	for (const char *c = env; *c && n + 4 < sizeof(enc); c++)
+		n += (size_t)(isalnum((unsigned char)*c) || strchr("-_.~", *c) ?
+				      snprintf(enc + n, sizeof(enc) - n, "%c", *c) :
+				      snprintf(enc + n, sizeof(enc) - n, "%%%02X",
+					       (unsigned char)*c));
+	snprintf(query, sizeof(query),
+		 "%s?environment=%s&order_by=id&sort=desc&per_page=20", path, enc);
+	list = call(p, t, e, "GET", query, NULL, r);
+	cJSON_ArrayForEach(d, list) {
+		const char *dsha = cJSON_GetStringValue(cJSON_GetObjectItem(d, "sha"));
+		const char *dref = cJSON_GetStringValue(cJSON_GetObjectItem(d, "ref"));
+
+		if (dsha != NULL && dref != NULL && strcmp(dsha, sha) == 0 &&
+		    strcmp(dref, ref) == 0) {
+			id = get_int(d, "id");
+			break;
+		}
+	}
+	cJSON_Delete(list);
+	return id;
+}
+
+/* Moves a known deployment to the status wanted.  GitLab refuses a move
+ * to the status it has: sent twice (at least once), that is done. */
+static enum result
+update_deployment(struct pass *p, struct target *t, struct entry *e,
+		  const char *path, int64_t id, const char *wanted)
+{
+	char put_path[PATH_MAX];
+	cJSON *status = cJSON_CreateObject(), *answer;
+	enum result r, check;
+	const char *now;
+
+	snprintf(put_path, sizeof(put_path), "%s/%lld", path, (long long)id);
+	cJSON_AddStringToObject(status, "status", wanted);
+	answer = call(p, t, e, "PUT", put_path, status, &r);
+	cJSON_Delete(status);
+	cJSON_Delete(answer);
+	if (r != R_REJECTED)
+		return r;
+	answer = call(p, t, e, "GET", put_path, NULL, &check);
+	now = cJSON_GetStringValue(cJSON_GetObjectItem(answer, "status"));
+	if (check == R_DONE && now != NULL && strcmp(now, wanted) == 0)
+		r = R_DONE;
+	cJSON_Delete(answer);
+	return r;
+}
+
 static enum result
 send_deployment(struct pass *p, struct target *t, struct entry *e)
 {
@@ -435,42 +500,29 @@ send_deployment(struct pass *p, struct target *t, struct entry *e)
 	const cJSON *body = cJSON_GetObjectItem(req, "body");
 	const char *path = cJSON_GetStringValue(cJSON_GetObjectItem(req, "path"));
 	const char *run = cJSON_GetStringValue(cJSON_GetObjectItem(e->json, "run"));
+	const char *wanted = cJSON_GetStringValue(cJSON_GetObjectItem(body, "status"));
 	int64_t id = 0;
 	struct sh_stmt *st;
 	enum result r;
 	cJSON *answer;
 
+	if (path == NULL || wanted == NULL)
+		return R_REJECTED;
 	if (run != NULL && sh_db_query(p->db, sql_get, &st, NULL, "t", run) == 1) {
 		id = sh_stmt_int(st, 0);
 		sh_stmt_release(st);
 	}
-	if (id > 0) {
-		char put_path[PATH_MAX];
-		cJSON *status = cJSON_CreateObject();
-
-		const char *wanted = cJSON_GetStringValue(cJSON_GetObjectItem(body, "status"));
-
-		snprintf(put_path, sizeof(put_path), "%s/%lld", path, (long long)id);
-		cJSON_AddStringToObject(status, "status", wanted);
-		answer = call(p, t, e, "PUT", put_path, status, &r);
-		cJSON_Delete(status);
-		cJSON_Delete(answer);
-		/* GitLab refuses a move to the state the deployment has: sent
-		 * twice (at least once), it is done. */
-		if (r == R_REJECTED && wanted != NULL) {
-			enum result check;
-			const char *now;
-
-			answer = call(p, t, e, "GET", put_path, NULL, &check);
-			now = cJSON_GetStringValue(cJSON_GetObjectItem(answer, "status"));
-			if (check == R_DONE && now != NULL && strcmp(now, wanted) == 0)
-				r = R_DONE;
-			cJSON_Delete(answer);
-		}
-		return r;
+	/* Not known here: GitLab may have created it while the answer was
+	 * lost (a reporter killed, a timeout).  Look before creating. */
+	if (id <= 0) {
+		id = find_deployment(p, t, e, path, body, &r);
+		if (r != R_DONE)
+			return r;
+		if (id > 0 && run != NULL)
+			sh_db_run(p->db, sql_set, NULL, "it", id, run);
 	}
-	/* Not created yet (or created by an entry coalesced away): create it
-	 * in the state asked for. */
+	if (id > 0)
+		return update_deployment(p, t, e, path, id, wanted);
 	answer = call(p, t, e, "POST", path, body, &r);
 	id = get_int(answer, "id");
 	if (r == R_DONE && id > 0 && run != NULL)
@@ -872,6 +924,8 @@ housekeeping(struct pass *p)
 	if (sh_db_begin(p->db, &err) == 0) {
 		if (sh_deliveries_prune(p->db, p->now - p->inst->cfg->delivery_retention,
 					NULL, &err) < 0 ||
+		    sh_db_run(p->db, "DELETE FROM spool_batches WHERE at < $1", &err, "i",
+			      p->now - p->inst->cfg->report_max_age - 86400) < 0 ||
 		    sh_db_commit(p->db, &err) < 0) {
 			sh_db_rollback(p->db);
 			sh_log(LOG_ERR, "report: cannot prune deliveries: %s", err.msg);
@@ -902,6 +956,15 @@ sh_report_pass(struct sh_instance *inst, struct sh_gitlab *gl,
 	for (size_t i = 0; i < p.entry_count; i++)
 		if (p.entries[i].fate == F_KEEP && p.entries[i].next_attempt <= p.now)
 			p.sources[p.entries[i].source].due++;
+	/* Files that hold only superseded entries go first: killed later, a
+	 * reporter must never send an older state after the newest. */
+	for (size_t s = 0; !opt->dry_run && s < p.source_count; s++) {
+		if (p.sources[s].touched && p.sources[s].due == 0) {
+			if (rewrite(&p, s, err) < 0)
+				goto out;
+			p.sources[s].written = true;
+		}
+	}
 	for (size_t i = 0; i < p.entry_count; i++) {
 		struct entry *e = &p.entries[i];
 		struct source *src = &p.sources[e->source];

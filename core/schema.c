@@ -185,6 +185,12 @@ static const struct migration migrations[] = {
 	 "  event_key TEXT NOT NULL,"
 	 "  at INTEGER NOT NULL,"
 	 "  PRIMARY KEY (integration_id, hook_id, event_key));"
+	 /* Each spool file a transaction wrote, recorded by the same
+	 * transaction: the proof a file left in tmp/ by a crash belongs to
+	 * a commit (and the reporter may publish it). */
+	 "CREATE TABLE spool_batches ("
+	 "  name TEXT PRIMARY KEY,"
+	 "  at INTEGER NOT NULL);"
 	 "CREATE TABLE counters ("
 	 "  name TEXT PRIMARY KEY,"
 	 "  value INTEGER NOT NULL DEFAULT 0);"

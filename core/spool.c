@@ -315,7 +315,11 @@ sh_spool_batch_commit(struct sh_spool_batch *batch, struct sh_db *db,
 
 	/* On disk before the transaction commits, so that nothing answered
 	 * as done precedes its updates. */
-	if (sh_spool_batch_write(batch, err) < 0 || sh_db_commit(db, err) < 0) {
+	if (sh_spool_batch_write(batch, err) < 0 ||
+	    (batch->written &&
+	     sh_db_run(db, "INSERT INTO spool_batches (name, at) VALUES ($1, $2)", err,
+		       "ti", batch->name, (int64_t)time(NULL)) < 0) ||
+	    sh_db_commit(db, err) < 0) {
 		sh_db_rollback(db);
 		sh_spool_batch_abort(batch);
 		sh_spool_batch_release(batch);

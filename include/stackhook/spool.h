@@ -39,7 +39,7 @@ int sh_spool_probe(const char *spool, struct sh_err *err);
  *                             commits;
  *   sh_spool_batch_abort()    remove tmp/NAME when the commit failed.
  * A crash between commit and publish leaves a complete, fsynced file in
- * tmp/; the reporter recovers it when its runs exist in the database.
+ * tmp/; the reporter recovers it when the database recorded its name.
  */
 struct sh_spool_batch {
 	const char *spool;   /* borrowed */
@@ -73,7 +73,9 @@ struct sh_db;
 
 /*
  * The whole protocol in one call, for a write transaction the caller has
- * open on db: writes the batch, commits, publishes.  On failure the
+ * open on db: writes the batch, records its name in the transaction (the
+ * proof, after a crash, that the file belongs to a commit), commits,
+ * publishes.  On failure the
  * transaction is rolled back and the file removed (-1, err set).  A
  * publish failure after the commit is only logged: the file waits in tmp/
  * for the reporter.  The batch is released either way.
