@@ -247,7 +247,8 @@ write_config() {
 	shift 2
 	{
 		echo "# stackhook integration test instance"
-		echo "database        = $T/var/lib/stackhook.db"
+		# bench/ingest --target postgres points the instance at a server.
+		echo "database        = ${STACKHOOK_TEST_DATABASE:-$T/var/lib/stackhook.db}"
 		echo "spool           = $T/var/spool"
 		echo "secret_key_file = $T/etc/secret.key"
 		echo "public_url      = $url"
