@@ -358,6 +358,7 @@ enum result {
 	R_CREDENTIALS,  /* 401, 403: deferred, shown in health */
 	R_THROTTLED,    /* 429 */
 	R_REJECTED,     /* other 4xx: failed */
+	R_WAIT,         /* not yet: deferred, nothing wrong with GitLab */
 };
 
 static enum result
@@ -491,6 +492,12 @@ update_deployment(struct pass *p, struct target *t, struct entry *e,
 	return r;
 }
 
+/* A POST that got no answer (a reporter killed, a timeout) may still be
+ * creating its deployment at GitLab.  runs.deployment_id holds -(time of
+ * that POST) until GitLab's id is known; another POST waits until the
+ * first could no longer be running, then looks before creating. */
+#define DEPLOYMENT_SETTLE SH_GITLAB_TIMEOUT
+
 static enum result
 send_deployment(struct pass *p, struct target *t, struct entry *e)
 {
@@ -512,8 +519,13 @@ send_deployment(struct pass *p, struct target *t, struct entry *e)
 		id = sh_stmt_int(st, 0);
 		sh_stmt_release(st);
 	}
-	/* Not known here: GitLab may have created it while the answer was
-	 * lost (a reporter killed, a timeout).  Look before creating. */
+	if (id < 0 && p->now < -id + DEPLOYMENT_SETTLE) {
+		e->retry_after = (long)(-id + DEPLOYMENT_SETTLE - p->now);
+		snprintf(e->reason, sizeof(e->reason),
+			 "an earlier request for this deployment got no answer; "
+			 "looking again once it cannot be running");
+		return R_WAIT;
+	}
 	if (id <= 0) {
 		id = find_deployment(p, t, e, path, body, &r);
 		if (r != R_DONE)
@@ -523,6 +535,11 @@ send_deployment(struct pass *p, struct target *t, struct entry *e)
 	}
 	if (id > 0)
 		return update_deployment(p, t, e, path, id, wanted);
+	/* Durable before the request: it is what a killed reporter leaves. */
+	if (run != NULL && sh_db_run(p->db, sql_set, NULL, "it", -(int64_t)p->now, run) < 0) {
+		snprintf(e->reason, sizeof(e->reason), "cannot note the deployment request");
+		return R_DEFER;
+	}
 	answer = call(p, t, e, "POST", path, body, &r);
 	id = get_int(answer, "id");
 	if (r == R_DONE && id > 0 && run != NULL)
@@ -795,6 +812,9 @@ handle(struct pass *p, struct entry *e, struct sh_err *err)
 	case R_THROTTLED:
 		defer(p, e, e->retry_after);
 		t->throttled_until = e->next_attempt;
+		break;
+	case R_WAIT:
+		defer(p, e, e->retry_after);
 		break;
 	case R_REJECTED:
 		note_problem(t, P_REJECTED, e->reason);

@@ -255,11 +255,13 @@ report() {
 }
 
 # drain: reporter runs (waiting for deferred entries to be due) until
-# new/ and deferred/ are empty; at most 15.  DRAIN_RUNS counts them.
+# new/ and deferred/ are empty; at most 40, so that a deployment whose
+# POST went unanswered gets past its 30 s wait (core/report.c).
+# DRAIN_RUNS counts them.
 drain() {
 	local i
 	DRAIN_RUNS=0
-	for ((i = 0; i < 15; i++)); do
+	for ((i = 0; i < 40; i++)); do
 		[ "$(spool_count new)" = 0 ] && [ "$(spool_count deferred)" = 0 ] && return 0
 		[ "$(spool_count new)" = 0 ] && sleep 1.1
 		report
