@@ -274,7 +274,7 @@ check_eval "the webhook secret is >= 32 random bytes, printable (${#SECRET1} cha
 	'[ "${#SECRET1}" -ge 43 ] && [[ $SECRET1 =~ ^[[:graph:]]+$ ]]'
 check_eval "the creation answer shows token_set and token_last4, never the token" \
 	'[ "$(jget token_set)" = true ] && [ "$(jget token_last4)" = "${TOKEN: -4}" ] &&
-	 ! grep -qF "$TOKEN" "$T/http.body"'
+	 ! grep -qF -- "$TOKEN" "$T/http.body"'
 api KEY POST /api/v1/stacks \
 	'{"name":"VPC","space":"childspace","integration":"gitlab-prod","namespace":"group-1","repository":"project-a","branch":"main"}'
 check_eval "VPC in ChildSpace (inheriting) attaches ParentSpace's GitLab Prod: 201" \
@@ -405,14 +405,14 @@ check_eval "api_host_url http://host:port/path/ is accepted, trailing / dropped"
 leaks=0
 for path in /api/v1/integrations /api/v1/integrations/gitlab-prod /api/v1/integrations/gitlab-prod/details; do
 	api KEY GET "$path"
-	grep -qF "$TOKEN" "$T/http.body" && leaks=$((leaks + 1))
+	grep -qF -- "$TOKEN" "$T/http.body" && leaks=$((leaks + 1))
 done
 api KEY GET /api/v1/integrations/gitlab-prod
 check_eval "summary: token_set true, token_last4 ${TOKEN: -4}, no api_token field" \
 	'[ "$(jget token_set)" = true ] && [ "$(jget token_last4)" = "${TOKEN: -4}" ] &&
 	 ! body_has "\"api_token\""'
 api KEY PATCH /api/v1/integrations/gitlab-prod "{\"api_token\":\"$TOKEN2\"}"
-grep -qF "$TOKEN2" "$T/http.body" && leaks=$((leaks + 1))
+grep -qF -- "$TOKEN2" "$T/http.body" && leaks=$((leaks + 1))
 check_eval "PATCH api_token: 200, token_last4 now ${TOKEN2: -4}, no webhook_secret in the answer" \
 	'status_is 200 && [ "$(jget token_last4)" = "${TOKEN2: -4}" ] && ! body_has webhook_secret'
 check_eval "no answer (list, summary, details, PATCH) holds the token" '[ "$leaks" = 0 ]'

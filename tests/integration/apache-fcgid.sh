@@ -44,7 +44,7 @@ sed -e "s#/usr/local/sbin#$T/bin#g" \
 	-e "s#/usr/local/etc/stackhook/stackhook.conf#$CONF#g" \
 	"$top_srcdir/apache/stackhook-fcgid.conf" >"$A/stackhook-fcgid.conf"
 grep -q "FcgidInitialEnv STACKHOOK_CONFIG $CONF\$" "$A/stackhook-fcgid.conf" &&
-	grep -q "$T/bin/stackhook.fcgi" "$A/stackhook-fcgid.conf" ||
+	grep -q -- "$T/bin/stackhook.fcgi" "$A/stackhook-fcgid.conf" ||
 	bail "apache/stackhook-fcgid.conf does not use the default paths"
 [ -n "$RUN_USER" ] && chown "$RUN_USER:$RUN_GROUP" "$A/fcgid"
 {

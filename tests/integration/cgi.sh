@@ -71,6 +71,6 @@ check "CONTENT_LENGTH of 1 TB with no body sent: 413 at once, nothing read" \
 cgi STACKHOOK_CONFIG="$T/etc/none.conf" REQUEST_METHOD=GET PATH_INFO=/healthz
 check_eval "missing config: 500 JSON error, no path in the answer, path in the log" \
 	'status_is 500 && is_json && body_has "\"error\"" && ! body_has "$T" &&
-	 grep -qF "$T/etc/none.conf" "$T/http.err"'
+	 grep -qF -- "$T/etc/none.conf" "$T/http.err"'
 
 done_testing

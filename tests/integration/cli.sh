@@ -152,24 +152,24 @@ line=$(grep -n '^colour' "$T/etc/unknown.conf" | cut -d: -f1)
 run "$SH_CLI" -c "$T/etc/unknown.conf" key list
 ok_run "unknown key in the config: exit 1" '[ "$RC" = 1 ]'
 ok_run "... naming file:line:key ($T/etc/unknown.conf:$line: colour)" \
-	'grep -qF "$T/etc/unknown.conf:$line: colour" "$T/err"'
+	'grep -qF -- "$T/etc/unknown.conf:$line: colour" "$T/err"'
 
 sed 's/^max_body .*/max_body = lots/' "$CONF" >"$T/etc/badvalue.conf"
 line=$(grep -n '^max_body' "$T/etc/badvalue.conf" | cut -d: -f1)
 run "$SH_CLI" -c "$T/etc/badvalue.conf" key list
 ok_run "bad value (max_body = lots): exit 1 naming file:line:key" \
-	'[ "$RC" = 1 ] && grep -qF "$T/etc/badvalue.conf:$line: max_body" "$T/err"'
+	'[ "$RC" = 1 ] && grep -qF -- "$T/etc/badvalue.conf:$line: max_body" "$T/err"'
 
 grep -v '^database' "$CONF" >"$T/etc/nodb.conf"
 run "$SH_CLI" -c "$T/etc/nodb.conf" key list
 ok_run "missing required key (database): exit 1 naming the file and the key" \
-	'[ "$RC" = 1 ] && grep -qF "$T/etc/nodb.conf" "$T/err" && grep -q database "$T/err"'
+	'[ "$RC" = 1 ] && grep -qF -- "$T/etc/nodb.conf" "$T/err" && grep -q database "$T/err"'
 
 run "$SH_CLI" -c "$T/etc/absent.conf" key list
 ok_run "missing config file: exit 1 naming it" \
-	'[ "$RC" = 1 ] && grep -qF "$T/etc/absent.conf" "$T/err"'
+	'[ "$RC" = 1 ] && grep -qF -- "$T/etc/absent.conf" "$T/err"'
 run env STACKHOOK_CONFIG="$T/etc/absent.conf" "$SH_CLI" init
 ok_run "missing config file named by \$STACKHOOK_CONFIG: exit 1 naming it" \
-	'[ "$RC" = 1 ] && grep -qF "$T/etc/absent.conf" "$T/err"'
+	'[ "$RC" = 1 ] && grep -qF -- "$T/etc/absent.conf" "$T/err"'
 
 done_testing

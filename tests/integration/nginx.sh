@@ -223,7 +223,7 @@ rc=$?
 check_eval "FastCGI start with an unknown config key exits non-zero (got $rc)" \
 	'[ "$rc" != 0 ] && [ "$rc" != 124 ]'
 check_eval "... and stderr names file, line and key" \
-	'grep -qF "$T/etc/bad.conf:$bad_line: bogus_setting" "$T/log/bad.err"' ||
+	'grep -qF -- "$T/etc/bad.conf:$bad_line: bogus_setting" "$T/log/bad.err"' ||
 	diag "stderr: $(cat "$T/log/bad.err")"
 
 if [ "$T_FAILED" != 0 ]; then

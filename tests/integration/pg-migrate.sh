@@ -272,8 +272,8 @@ check_eval "SQLite: the 25 reads answer 200 (bob, a reader, gets 403 for the det
 	'[ "$(for f in $(seq 1 "$(wc -l <"$T/reads")"); do head -n 1 "$T/before/$f"; done | paste -sd " ")" = "$(printf "200 %.0s" $(seq 1 12))403 $(printf "200 %.0s" $(seq 14 24))200" ]' ||
 	diag "$(for f in $(seq 1 "$(wc -l <"$T/reads")"); do head -n 1 "$T/before/$f"; done | paste -sd " ")"
 check_eval "... every one of them non-trivial (whoami roles, details with the secrets, 4 runs)" \
-	'grep -q "\"squad\"" "$T/before/4" && grep -qF "$SECRET" "$T/before/10" &&
-	 grep -qF "$TEAM_SECRET" "$T/before/11" && [ "$(tail -n +2 "$T/before/17" | jv "len(d[\"items\"])" /dev/stdin)" = 4 ]'
+	'grep -q "\"squad\"" "$T/before/4" && grep -qF -- "$SECRET" "$T/before/10" &&
+	 grep -qF -- "$TEAM_SECRET" "$T/before/11" && [ "$(tail -n +2 "$T/before/17" | jv "len(d[\"items\"])" /dev/stdin)" = 4 ]'
 
 # The tables as SQLite holds them, and the highest ids.
 TABLES="users api_keys spaces grants integrations stacks deliveries runs run_merge_requests mr_notes report_problems counters doctor_results gitlab_hooks resent_events audit"

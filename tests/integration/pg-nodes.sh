@@ -387,8 +387,8 @@ for i in $(seq 1 $ROUNDS); do
 	if [ "$sa" = 202 ]; then win=a lose=b; else win=b lose=a; fi
 	rows=$(sql "SELECT outcome FROM deliveries WHERE key = '$key' ORDER BY outcome" | paste -sd ' ')
 	runs=$(sql "SELECT count(*) FROM runs WHERE sha = '$s'")
-	files=$(grep -l "$s" "$SPOOL_A"/new/* "$SPOOL_B"/new/* 2>/dev/null | wc -l)
-	winner_file=$(grep -l "$s" "$T/var/spool-$win"/new/* 2>/dev/null | wc -l)
+	files=$(grep -l -- "$s" "$SPOOL_A"/new/* "$SPOOL_B"/new/* 2>/dev/null | wc -l)
+	winner_file=$(grep -l -- "$s" "$T/var/spool-$win"/new/* 2>/dev/null | wc -l)
 	dup=$(jv 'd.get("status")' "$T/race-$lose.body")
 	if [ "$statuses" = "200 202" ] && [ "$dup" = duplicate ] &&
 	   [ "$rows" = "accepted duplicate" ] && [ "$runs" = 2 ] &&
@@ -571,8 +571,8 @@ deliver "$BASE_B" gitlab "$SECRET" "$KILL_FILE" "kill-$$"
 check_eval "... node A's, resent to node B: 200 duplicate" \
 	'status_is 200 && json_str status duplicate'
 check_eval "... its runs went to node A's spool, none to B's" \
-	'[ "$(grep -l "$KILL_SHA" "$SPOOL_A"/new/* 2>/dev/null | wc -l)" = 1 ] &&
-	 [ "$(grep -l "$KILL_SHA" "$SPOOL_B"/new/* 2>/dev/null | wc -l)" = 0 ]'
+	'[ "$(grep -l -- "$KILL_SHA" "$SPOOL_A"/new/* 2>/dev/null | wc -l)" = 1 ] &&
+	 [ "$(grep -l -- "$KILL_SHA" "$SPOOL_B"/new/* 2>/dev/null | wc -l)" = 0 ]'
 http GET "$BASE_A/healthz"
 check "... node A's /healthz is 200 again" status_is 200
 check_eval "... by the same responder processes (never restarted)" \

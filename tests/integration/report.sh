@@ -741,7 +741,7 @@ check_eval "... the entry waits in deferred with last_error naming the 401" \
 api GET /api/v1/integrations/gitlab/health
 check_eval "GET /api/v1/integrations/gitlab/health: reporter_errors.credentials with a count and a message" \
 	'status_is 200 && [ "$(jv "(d[\"reporter_errors\"][\"credentials\"] or {}).get(\"count\", 0) >= 1 and \"401\" in d[\"reporter_errors\"][\"credentials\"][\"last_message\"]")" = true ]'
-check_eval "... which never shows the token" '! grep -qF "$API_TOKEN" "$T/http.body"'
+check_eval "... which never shows the token" '! grep -qF -- "$API_TOKEN" "$T/http.body"'
 ctl "$GL" POST tokens "{\"token\":\"$NEW_TOKEN\"}" || fail "new token added to the mock"
 NEW_TOKEN_ID=$(jv 'd["id"]' "$T/ctl.json")
 api_json PATCH /api/v1/integrations/gitlab "{\"api_token\":\"$NEW_TOKEN\"}"

@@ -94,7 +94,7 @@ nginx_conf "$A" "$APORT" "$SOCK" || bail "cannot write the second nginx config"
 sed -e "s#unix:/run/stackhook/stackhook.sock#unix:$SOCK#g" \
 	-e "s#/etc/nginx/stackhook.htpasswd#$A/htpasswd#" \
 	"$top_srcdir/nginx/stackhook-ui-auth.conf" >"$A/stackhook-ui-auth.conf"
-grep -q "$A/htpasswd" "$A/stackhook-ui-auth.conf" ||
+grep -q -- "$A/htpasswd" "$A/stackhook-ui-auth.conf" ||
 	bail "nginx/stackhook-ui-auth.conf does not use /etc/nginx/stackhook.htpasswd"
 sed -i "s#include $A/stackhook.conf;#&\n        include $A/stackhook-ui-auth.conf;#" "$A/nginx.conf"
 for who in alice dave; do
