@@ -53,7 +53,7 @@ bench_cpus() {
 	local cpus n
 	cpus=$(python3 -c 'import os; print(" ".join(map(str, sorted(os.sched_getaffinity(0)))))')
 	n=$(echo "$cpus" | wc -w)
-	SERVER_CPUS= WRK_CPUS=
+	SERVER_CPUS='' WRK_CPUS=''
 	CPU_COUNT=$n
 	if [ "$PIN" = off ] || ! command -v taskset >/dev/null 2>&1 ||
 	   { [ "$n" -lt 2 ] && [ "$PIN" = auto ]; }; then
@@ -221,7 +221,7 @@ count_rows() {
 # settle: wrk stops counting at its deadline with requests still in
 # flight; wait until the responders have stored them.
 settle() {
-	local prev= now
+	local prev='' now
 	for _ in $(seq 50); do
 		now=$(count_rows deliveries)
 		[ "$now" = "$prev" ] && break
