@@ -81,6 +81,8 @@ struct pass {
 	size_t entry_count;
 	struct target *targets;
 	size_t target_count;
+	/* new/ and deferred/ have removals not yet fsynced (see settle). */
+	bool unsettled[2];
 };
 
 /* ---------------------------------------------------------- loading ---- */
@@ -841,7 +843,9 @@ stamp(struct entry *e)
 }
 
 /* Writes a touched source's remaining entries into deferred/ and failed/,
- * durably, and only then removes it. */
+ * durably, and only then removes it.  The removal itself is made durable
+ * by settle(), once per pass: lost to a power cut, it only brings back
+ * entries GitLab already has, and delivery is at least once anyway. */
 static int
 rewrite(struct pass *p, size_t source, struct sh_err *err)
 {
@@ -880,9 +884,8 @@ rewrite(struct pass *p, size_t source, struct sh_err *err)
 		sh_err_errno(err, SH_E_STORAGE, errno, "cannot remove %s", path);
 		goto out;
 	}
-	snprintf(path, sizeof(path), "%s/%s", p->inst->cfg->spool,
-		 s->deferred ? "deferred" : "new");
-	rc = sh_fs_fsync_dir(path, true, err);
+	p->unsettled[s->deferred] = true;
+	rc = 0;
 out:
 	if (rc < 0) {
 		sh_spool_batch_abort(&keep);
@@ -891,6 +894,24 @@ out:
 	sh_spool_batch_release(&keep);
 	sh_spool_batch_release(&failed);
 	return rc;
+}
+
+/* Makes the removals so far durable. */
+static int
+settle(struct pass *p, struct sh_err *err)
+{
+	static const char *const dirs[] = {"new", "deferred"};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < 2; i++) {
+		if (!p->unsettled[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", p->inst->cfg->spool, dirs[i]);
+		if (sh_fs_fsync_dir(path, true, err) < 0)
+			return -1;
+		p->unsettled[i] = false;
+	}
+	return 0;
 }
 
 /* Health facts for the integrations' admins, and the /metrics counters. */
@@ -985,6 +1006,10 @@ sh_report_pass(struct sh_instance *inst, struct sh_gitlab *gl,
 			p.sources[s].written = true;
 		}
 	}
+	/* ...and their removal is durable before anything newer is sent, so
+	 * that not even a power cut can make GitLab see a state go back. */
+	if (settle(&p, err) < 0)
+		goto out;
 	for (size_t i = 0; i < p.entry_count; i++) {
 		struct entry *e = &p.entries[i];
 		struct source *src = &p.sources[e->source];
@@ -1012,6 +1037,8 @@ sh_report_pass(struct sh_instance *inst, struct sh_gitlab *gl,
 			if (p.sources[s].touched && !p.sources[s].written &&
 			    rewrite(&p, s, err) < 0)
 				goto out;
+	if (settle(&p, err) < 0)
+		goto out;
 	record(&p);
 	rc = 0;
 out:
