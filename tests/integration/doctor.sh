@@ -52,30 +52,6 @@ SHA=da1560886d4f094c3e6c9ef40349f7d38b5d27d7
 
 # ------------------------------------------------------------ helpers ----
 
-# jv EXPR [FILE]: the Python expression EXPR over d, the JSON in FILE
-# (default: the last answer's body); strings bare, the rest as JSON.
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
-}
-
-api() {
-	local method=$1 path=$2
-	shift 2
-	http "$method" "$BASE$path" -H "Authorization: Bearer $ADMIN_KEY" "$@"
-}
-
-api_json() {
-	api "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
-
 # todo_eval DESC BUG 'shell expression': check_eval, as a TAP TODO naming
 # BUG while BUG is not empty.
 todo_eval() {

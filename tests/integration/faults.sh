@@ -92,28 +92,6 @@ todo_eval() {
 	return 0
 }
 
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
-}
-
-api() {
-	local method=$1 path=$2
-	shift 2
-	http "$method" "$BASE$path" -H "Authorization: Bearer $ADMIN_KEY" "$@"
-}
-
-api_json() {
-	api "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
-
 # hook FILE KEY: a push (or MR) delivery to the default integration.
 hook() {
 	local event="Push Hook"

@@ -403,6 +403,43 @@ json_error() {
 		json_str code "$2"
 }
 
+# jv EXPR [FILE]: the Python expression EXPR over d, the JSON in FILE
+# (default: the last answer's body); strings bare, the rest as JSON.
+jv() {
+	python3 -c '
+import json, sys
+try:
+    d = json.load(open(sys.argv[2]))
+    v = eval(sys.argv[1])
+except Exception as e:
+    print("<%s>" % e)
+    sys.exit(1)
+print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
+}
+
+# api METHOD PATH [CURL ARGS...]: http to $BASE$PATH as the admin
+# ($ADMIN_KEY); BASE is the test's mount, e.g. http://127.0.0.1:8080/stackhook
+# shellcheck disable=SC2153
+api() {
+	local method=$1 path=$2
+	shift 2
+	http "$method" "$BASE$path" -H "Authorization: Bearer $ADMIN_KEY" "$@"
+}
+
+# api_json METHOD PATH JSON: api with JSON as the request's body.
+api_json() {
+	api "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
+}
+
+# variant IN OUT PYTHON: OUT is the JSON file IN changed by PYTHON (on d).
+variant() {
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+exec(sys.argv[3])
+json.dump(d, open(sys.argv[2], "w"))' "$1" "$2" "$3" || bail "cannot make $2"
+}
+
 # big_body FILE BYTES: a JSON object of about BYTES bytes.
 big_body() {
 	{

@@ -38,30 +38,6 @@ SHA=da1560886d4f094c3e6c9ef40349f7d38b5d27d7   # push.json, merge_request_open.j
 
 # ------------------------------------------------------------ helpers ----
 
-# jv EXPR [FILE]: the Python expression EXPR over d, the JSON in FILE
-# (default: the last answer's body); strings bare, the rest as JSON.
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
-}
-
-api() {
-	local method=$1 path=$2
-	shift 2
-	http "$method" "$BASE$path" -H "Authorization: Bearer $ADMIN_KEY" "$@"
-}
-
-api_json() {
-	api "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
-
 KEYN=0
 # hook SLUG SECRET FIXTURE EVENT: one webhook delivery as GitLab sends it.
 hook() {
@@ -69,15 +45,6 @@ hook() {
 	http POST "$BASE/webhooks/gitlab/$1" -H 'Content-Type: application/json' \
 		-H "X-Gitlab-Event: $4" -H "X-Gitlab-Token: $2" \
 		-H "Idempotency-Key: report-$$-$KEYN" --data-binary "@$3"
-}
-
-# variant IN OUT PYTHON: OUT is the fixture IN changed by PYTHON (on d).
-variant() {
-	python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-exec(sys.argv[3])
-json.dump(d, open(sys.argv[2], "w"))' "$1" "$2" "$3" || bail "cannot make $2"
 }
 
 # run_of STACK: the id of STACK's run in the last webhook answer.

@@ -54,28 +54,6 @@ nginx_start "$N" "$BASE/healthz" ||
 
 # ------------------------------------------------------------ helpers ----
 
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
-}
-
-api() {
-	local method=$1 path=$2
-	shift 2
-	http "$method" "$BASE$path" -H "Authorization: Bearer $ADMIN_KEY" "$@"
-}
-
-api_json() {
-	api "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
-}
-
 # sign TOKEN ID TIMESTAMP FILE: "v1,<base64>", the Standard Webhooks
 # signature of FILE's bytes under TOKEN (whsec_<base64 key>).
 sign() {

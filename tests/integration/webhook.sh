@@ -41,20 +41,6 @@ check "nginx + spawn-fcgi: /healthz is 200" status_is 200
 
 # ------------------------------------------------------------ helpers ----
 
-# jv EXPR [FILE]: prints the Python expression EXPR over d, the JSON in FILE
-# (default: the last answer's body); strings bare, the rest as JSON.
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
-}
-
 # runs_of: the answer's runs as sorted "stack:kind:new|old" words.
 runs_of() {
 	jv '" ".join(sorted("%s:%s:%s" % (r["stack"], r["kind"], "new" if r["created"] is True else "old" if r["created"] is False else "?") for r in d.get("runs", [])))'
@@ -63,16 +49,6 @@ runs_of() {
 # run_id STACK: the id of STACK's run in the last answer.
 run_id() {
 	jv "[r['id'] for r in d['runs'] if r['stack'] == '$1'][0]"
-}
-
-api() {
-	local method=$1 path=$2
-	shift 2
-	http "$method" "$BASE$path" -H "Authorization: Bearer $ADMIN_KEY" "$@"
-}
-
-api_json() {
-	api "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
 }
 
 # deliver SLUG TOKEN EVENT FILE KEY [CURL ARGS]: one webhook delivery as
@@ -107,15 +83,6 @@ spool_count() {
 # state: deliveries, runs, files in spool/new and spool/tmp.
 state() {
 	echo "deliveries=$(count deliveries) runs=$(count runs) new=$(spool_count new) tmp=$(spool_count tmp)"
-}
-
-# variant IN OUT PYTHON: OUT is the fixture IN changed by PYTHON (on d).
-variant() {
-	python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-exec(sys.argv[3])
-json.dump(d, open(sys.argv[2], "w"))' "$1" "$2" "$3" || bail "cannot make $2"
 }
 
 # refused DESC STATUS CODE [FIELD]: the last answer is that JSON error and
