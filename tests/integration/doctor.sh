@@ -206,17 +206,7 @@ mock_start main --seed "$SEED" ||
 GL=http://127.0.0.1:$MOCK_PORT
 GL_PID=$MOCK_PID
 
-nginx_conf "$N" "$PORT" "$SOCK" ||
-	bail "cannot make an nginx config from nginx/stackhook.conf"
-user_opts=()
-[ -n "$RUN_USER" ] && user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
-spawn-fcgi -n -s "$SOCK" -M 0660 "${user_opts[@]}" -- "$SH_FCGI" -c "$CONF" \
-	>>"$T/log/spawn-fcgi.out" 2>>"$T/log/responder.err" &
-track_pid "$!"
-wait_for "[ -S '$SOCK' ]" 5 ||
-	{ show_log "$T/log/responder.err"; bail "spawn-fcgi did not start the responder"; }
-nginx_start "$N" "$BASE/healthz" ||
-	{ show_log "$N/error.log"; bail "nginx did not start"; }
+nginx_responder "$N" "$PORT" "$SOCK" "$BASE/healthz"
 
 # name|type|token|stack|namespace|repository
 INTEGRATIONS=(

@@ -655,3 +655,24 @@ nginx_start() {
 	track_pid "$NGINX_PID"
 	wait_http "$url" 10
 }
+
+# nginx_responder DIR PORT SOCKET URL: one responder on SOCKET (with $CONF)
+# and nginx in front of it (nginx_conf DIR PORT SOCKET), waiting until URL
+# answers; bails when either does not start.  The responder runs in the
+# foreground (spawn-fcgi -n execs it in its own process), so that its
+# stderr -- its log, $T/log/responder.err -- is kept: a forking spawn-fcgi
+# points it at /dev/null.  RESPONDER_PID is its pid.
+nginx_responder() {
+	local dir=$1 port=$2 sock=$3 url=$4 user_opts=()
+	nginx_conf "$dir" "$port" "$sock" ||
+		bail "cannot make an nginx config from nginx/stackhook.conf"
+	[ -n "$RUN_USER" ] && user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
+	spawn-fcgi -n -s "$sock" -M 0660 "${user_opts[@]}" -- "$SH_FCGI" -c "$CONF" \
+		>>"$T/log/spawn-fcgi.out" 2>>"$T/log/responder.err" &
+	RESPONDER_PID=$!
+	track_pid "$RESPONDER_PID"
+	wait_for "[ -S '$sock' ]" 5 ||
+		{ show_log "$T/log/responder.err"; bail "spawn-fcgi did not start the responder"; }
+	nginx_start "$dir" "$url" ||
+		{ show_log "$dir/error.log"; bail "nginx did not start"; }
+}

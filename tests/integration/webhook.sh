@@ -21,21 +21,9 @@ DB=$T/var/lib/stackhook.db
 SPOOL=$T/var/spool
 API_TOKEN=glpat-WebhookTestToken0123456789
 
-nginx_conf "$N" "$PORT" "$SOCK" ||
-	bail "cannot make an nginx config from nginx/stackhook.conf"
-# In the foreground (spawn-fcgi -n execs the responder in its own process),
-# so that the responder's stderr -- its log here -- is kept: a forking
-# spawn-fcgi points it at /dev/null.
-user_opts=()
-[ -n "$RUN_USER" ] && user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
-spawn-fcgi -n -s "$SOCK" -M 0660 "${user_opts[@]}" -- "$SH_FCGI" -c "$CONF" \
-	>>"$T/log/spawn-fcgi.out" 2>>"$T/log/responder.err" &
-PID=$!
-track_pid "$PID"
-wait_for "[ -S '$SOCK' ]" 5 ||
-	{ show_log "$T/log/responder.err"; bail "spawn-fcgi did not start the responder"; }
-nginx_start "$N" "$BASE/healthz" ||
-	{ show_log "$N/error.log"; bail "nginx did not start"; }
+# The responder in the foreground, so that its log is kept (nginx_responder).
+nginx_responder "$N" "$PORT" "$SOCK" "$BASE/healthz"
+PID=$RESPONDER_PID
 http GET "$BASE/healthz"
 check "nginx + spawn-fcgi: /healthz is 200" status_is 200
 
