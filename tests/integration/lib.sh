@@ -202,6 +202,9 @@ trap 'exit 129' HUP
 make_tmpdir() {
 	local base=${TMPDIR:-/tmp}
 	T=$(mktemp -d "$base/stackhook-it.XXXXXX" 2>/dev/null) || T=
+	# mktemp makes it 0700: opened before the check, or the service user
+	# could never reach it and any TMPDIR would be passed over for /tmp.
+	[ -z "$T" ] || chmod 755 "$T"
 	if [ -n "$T" ] && [ -n "$RUN_USER" ] &&
 	   ! runuser -u "$RUN_USER" -- test -x "$T" 2>/dev/null; then
 		rm -rf "$T"
