@@ -24,8 +24,7 @@
 
 require_programs nginx spawn-fcgi curl python3 sqlite3
 
-MOCK=$top_srcdir/tests/mock-gitlab/mock_gitlab.py
-[ -f "$MOCK" ] || skip_all "tests/mock-gitlab/mock_gitlab.py is missing"
+. "$top_srcdir/tests/integration/lib-gitlab.sh"
 
 # Checks that fail because of a reported stackhook bug are TAP TODO while
 # the variable holds the bug; empty it once the bug is fixed (a TODO that
@@ -110,36 +109,6 @@ transcript() {
 		"$(cat "$T/cli.out")" "(exit status $CLI_RC)"
 }
 
-# mock_start NAME [ARGS...]: a mock GitLab on a free port; MOCK_PORT, MOCK_PID.
-mock_start() {
-	local name=$1
-	shift
-	: >"$T/log/mock-$name.out"
-	python3 "$MOCK" --port 0 --quiet "$@" >"$T/log/mock-$name.out" \
-		2>>"$T/log/mock-$name.err" &
-	MOCK_PID=$!
-	track_pid "$MOCK_PID"
-	wait_for "grep -q '^ready [0-9]' '$T/log/mock-$name.out'" 10 || return 1
-	MOCK_PORT=$(awk '/^ready/ {print $2; exit}' "$T/log/mock-$name.out")
-}
-
-# ctl METHOD PATH [JSON]: the mock's control API (answer in $T/ctl.json).
-ctl() {
-	local method=$1 path=$2
-	if [ $# -ge 3 ]; then
-		curl -sS -X "$method" --max-time 10 -H 'Content-Type: application/json' \
-			--data-binary "$3" -o "$T/ctl.json" -w '%{http_code}' "$GL/_mock/$path"
-	else
-		curl -sS -X "$method" --max-time 10 -o "$T/ctl.json" -w '%{http_code}' \
-			"$GL/_mock/$path"
-	fi >"$T/ctl.status" 2>"$T/ctl.err"
-	grep -q '^2' "$T/ctl.status"
-}
-
-clear_requests() {
-	ctl DELETE requests || bail "cannot clear the mock's requests"
-}
-
 # mq EXPR: the Python expression EXPR over R (the requests the mock recorded
 # since the last clear_requests), S (its state) and K (its tokens, with
 # their values); hooks(pid) are the hooks of project pid, ours(pid) those
@@ -201,7 +170,7 @@ cat >"$SEED" <<EOF
   {"id": 12, "path_with_namespace": "acme/noscope"},
   {"id": 13, "path_with_namespace": "acme/devproj", "members": {"1": 40, "2": 30}}]}
 EOF
-mock_start main --seed "$SEED" ||
+mock_start main 0 --seed "$SEED" ||
 	{ show_log "$T/log/mock-main.err"; bail "the mock GitLab did not start"; }
 GL=http://127.0.0.1:$MOCK_PORT
 GL_PID=$MOCK_PID

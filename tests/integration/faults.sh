@@ -30,9 +30,8 @@ if [ -z "${STACKHOOK_FAULTS_NS:-}" ] && command -v unshare >/dev/null 2>&1 &&
 	STACKHOOK_FAULTS_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
 
+. "$top_srcdir/tests/integration/lib-gitlab.sh"
 FIX=$top_srcdir/tests/fixtures/gitlab/webhooks
-MOCK=$top_srcdir/tests/mock-gitlab/mock_gitlab.py
-[ -f "$MOCK" ] || skip_all "tests/mock-gitlab/mock_gitlab.py is missing"
 
 # Checks that fail because of a reported stackhook bug are TAP TODO while
 # the variable holds the bug; empty it once the bug is fixed (a TODO that
@@ -169,19 +168,6 @@ moves() {
 		*) move "$run" "$s" ;;
 		esac || { MOVES_FAILED="$MOVES_FAILED $run:$s:$HTTP_STATUS"; return 1; }
 	done
-}
-
-# ctl METHOD PATH [JSON]: the mock's control API (answer in $T/ctl.json).
-ctl() {
-	local method=$1 path=$2
-	if [ $# -ge 3 ]; then
-		curl -sS -X "$method" --max-time 10 -H 'Content-Type: application/json' \
-			--data-binary "$3" -o "$T/ctl.json" -w '%{http_code}' "$GL/_mock/$path"
-	else
-		curl -sS -X "$method" --max-time 10 -o "$T/ctl.json" -w '%{http_code}' \
-			"$GL/_mock/$path"
-	fi >"$T/ctl.status" 2>"$T/ctl.err"
-	grep -q '^2' "$T/ctl.status"
 }
 
 # mq EXPR: the Python expression EXPR over R, every API request the mock
@@ -323,13 +309,10 @@ cat >"$SEED" <<EOF
       "sha": "$S1", "commits": ["$S1"]}]}
 ]}
 EOF
-python3 "$MOCK" --port 0 --quiet --seed "$SEED" --token "$API_TOKEN" --record "$T/mock.record" \
-	>"$T/log/mock.out" 2>"$T/log/mock.err" &
-GL_PID=$!
-track_pid "$GL_PID"
-wait_for "grep -q '^ready [0-9]' '$T/log/mock.out'" 10 ||
-	{ show_log "$T/log/mock.err"; bail "the mock GitLab did not start"; }
-GL=http://127.0.0.1:$(awk '/^ready/ {print $2; exit}' "$T/log/mock.out")
+mock_start main 0 --seed "$SEED" --token "$API_TOKEN" --record "$T/mock.record" ||
+	{ show_log "$T/log/mock-main.err"; bail "the mock GitLab did not start"; }
+GL=http://127.0.0.1:$MOCK_PORT
+GL_PID=$MOCK_PID
 
 # A forking spawn-fcgi points the responders' stderr at /dev/null: a
 # wrapper keeps it (and execs, so the pid file holds their own pids).
@@ -762,6 +745,6 @@ diag "fault scenarios survived: $SCEN of 7, $SCEN_CLEAN of them without a known 
 if [ "$T_FAILED" != 0 ]; then
 	show_log "$LOG"
 	show_log "$T/log/report.err"
-	show_log "$T/log/mock.err"
+	show_log "$T/log/mock-main.err"
 fi
 done_testing

@@ -20,9 +20,8 @@
 
 require_programs nginx spawn-fcgi curl python3
 
+. "$top_srcdir/tests/integration/lib-gitlab.sh"
 FIX=$top_srcdir/tests/fixtures/gitlab/webhooks
-MOCK=$top_srcdir/tests/mock-gitlab/mock_gitlab.py
-[ -f "$MOCK" ] || skip_all "tests/mock-gitlab/mock_gitlab.py is missing"
 PORT=$(free_port) || bail "no free port"
 BASE=http://127.0.0.1:$PORT/stackhook
 new_instance "$BASE"
@@ -77,38 +76,6 @@ manual_run() {
 	api_json POST "/api/v1/stacks/$1/runs" "{\"commit\":\"$2\"}"
 	RUN=$(jv 'd["id"]')
 	status_is 201
-}
-
-# mock_start NAME PORT [ARGS...]: a mock GitLab (PORT 0: any); MOCK_PORT,
-# MOCK_PID.
-mock_start() {
-	local name=$1 port=$2
-	shift 2
-	python3 "$MOCK" --port "$port" --quiet "$@" >"$T/log/mock-$name.out" \
-		2>>"$T/log/mock-$name.err" &
-	MOCK_PID=$!
-	track_pid "$MOCK_PID"
-	wait_for "grep -q '^ready [0-9]' '$T/log/mock-$name.out'" 10 || return 1
-	MOCK_PORT=$(awk '/^ready/ {print $2; exit}' "$T/log/mock-$name.out")
-}
-
-# ctl MOCK-URL METHOD PATH [JSON]: the mock's control API (answer in
-# $T/ctl.json).
-ctl() {
-	local url=$1 method=$2 path=$3
-	if [ $# -ge 4 ]; then
-		curl -sS -X "$method" --max-time 10 -H 'Content-Type: application/json' \
-			--data-binary "$4" -o "$T/ctl.json" -w '%{http_code}' "$url/_mock/$path"
-	else
-		curl -sS -X "$method" --max-time 10 -o "$T/ctl.json" -w '%{http_code}' \
-			"$url/_mock/$path"
-	fi >"$T/ctl.status" 2>"$T/ctl.err"
-	grep -q '^2' "$T/ctl.status"
-}
-
-# clear [MOCK-URL]: forget the requests recorded so far.
-clear_requests() {
-	ctl "${1:-$GL}" DELETE requests || bail "cannot clear the mock's requests"
 }
 
 # mq EXPR [MOCK-URL]: the Python expression EXPR over R, the requests the
@@ -387,7 +354,7 @@ mq_is "... one pending status per run: stackhook/diaspora (ref master) and stack
 mq_is "... target_url is the run page under public_url" \
 	'sorted(body(r)["target_url"] for r in R)' \
 	"$(python3 -c 'import json,sys; print(json.dumps(sorted(sys.argv[1:])))' "$BASE/runs/$R_TRACKED" "$BASE/runs/$R_PROPOSED")"
-ctl "$GL" GET tokens
+ctl GET tokens
 TOKEN_ID=$(jv "[t['id'] for t in d if t['token'] == '$API_TOKEN'][0]" "$T/ctl.json")
 mq_is "... both sent with PRIVATE-TOKEN = the integration's api_token (and no other credentials)" \
 	'sorted(set((r["auth"]["scheme"], r["auth"].get("token_id"), "Authorization" in r["headers"]) for r in R))' \
@@ -550,7 +517,7 @@ mq_is "... GitLab still has one note on !1, now about ${SHA2:0:8} and 2 to add" 
 # which are open for the commit.  !7 already has our note (a reporter that
 # died before storing its id): found by its marker and edited.  !9 gets a
 # new one; !8 is closed.
-ctl "$GL" POST projects/15/merge_requests/7/notes \
+ctl POST projects/15/merge_requests/7/notes \
 	'{"body":"<!-- stackhook:stack=diaspora-dev -->\nold text","author_id":1}' ||
 	diag "cannot add a note to !7: $(cat "$T/ctl.json")"
 OLD_NOTE=$(jv 'd["id"]' "$T/ctl.json")
@@ -614,7 +581,7 @@ manual_run diaspora "$SHA_409"
 R_409=$RUN
 manual_run diaspora "$SHA_500"
 R_500=$RUN
-ctl "$GL" POST faults "[{\"match\":\"POST .*/statuses/$SHA_409\",\"status\":409,\"body\":{\"message\":\"Another update to this commit status is in progress\"}},{\"match\":\"POST .*/statuses/$SHA_500\",\"status\":500}]" ||
+ctl POST faults "[{\"match\":\"POST .*/statuses/$SHA_409\",\"status\":409,\"body\":{\"message\":\"Another update to this commit status is in progress\"}},{\"match\":\"POST .*/statuses/$SHA_500\",\"status\":500}]" ||
 	fail "faults queued" "$(cat "$T/ctl.json")"
 clear_requests
 report
@@ -637,7 +604,7 @@ spool_is "... the spool is empty" "tmp=0 new=0 deferred=0 failed=0"
 SHA_D=$(sha 6) SHA_E=$(sha 7) SHA_F=$(sha 8) SHA_SUB=$(sha 9)
 for s in "$SHA_D" "$SHA_E" "$SHA_F"; do manual_run diaspora "$s"; done
 manual_run subgroup "$SHA_SUB"
-ctl "$GL" POST faults "{\"match\":\"POST .*/statuses/($SHA_D|$SHA_E|$SHA_F)\",\"status\":429,\"headers\":{\"Retry-After\":\"3\"},\"count\":1}" ||
+ctl POST faults "{\"match\":\"POST .*/statuses/($SHA_D|$SHA_E|$SHA_F)\",\"status\":429,\"headers\":{\"Retry-After\":\"3\"},\"count\":1}" ||
 	fail "fault queued" "$(cat "$T/ctl.json")"
 clear_requests
 clear_requests "$GL_SUB"
@@ -685,7 +652,7 @@ mq_is "... 201 each" 'sorted(r["status"] for r in R)' '[201, 201, 201]'
 
 # 401: the token was revoked -- deferred, shown in the health; a new token
 # through PATCH, then delivered.
-ctl "$GL" POST tokens/revoke "{\"token\":\"$API_TOKEN\"}" || fail "token revoked in the mock"
+ctl POST tokens/revoke "{\"token\":\"$API_TOKEN\"}" || fail "token revoked in the mock"
 SHA_401=$(sha a)
 manual_run diaspora "$SHA_401"
 clear_requests
@@ -699,7 +666,7 @@ api GET /api/v1/integrations/gitlab/health
 check_eval "GET /api/v1/integrations/gitlab/health: reporter_errors.credentials with a count and a message" \
 	'status_is 200 && [ "$(jv "(d[\"reporter_errors\"][\"credentials\"] or {}).get(\"count\", 0) >= 1 and \"401\" in d[\"reporter_errors\"][\"credentials\"][\"last_message\"]")" = true ]'
 check_eval "... which never shows the token" '! grep -qF -- "$API_TOKEN" "$T/http.body"'
-ctl "$GL" POST tokens "{\"token\":\"$NEW_TOKEN\"}" || fail "new token added to the mock"
+ctl POST tokens "{\"token\":\"$NEW_TOKEN\"}" || fail "new token added to the mock"
 NEW_TOKEN_ID=$(jv 'd["id"]' "$T/ctl.json")
 api_json PATCH /api/v1/integrations/gitlab "{\"api_token\":\"$NEW_TOKEN\"}"
 check "PATCH the integration's api_token: 200" status_is 200
@@ -790,7 +757,7 @@ mq_is "... it got the status (201)" '[(api(r), r["status"]) for r in R]' \
 SHA_K=$(sha f1) SHA_L=$(sha f2)
 manual_run diaspora "$SHA_K"
 manual_run diaspora "$SHA_L"
-ctl "$GL" POST faults "{\"match\":\"POST .*/statuses/($SHA_K|$SHA_L)\",\"action\":\"pass\",\"delay\":2,\"count\":1}" ||
+ctl POST faults "{\"match\":\"POST .*/statuses/($SHA_K|$SHA_L)\",\"action\":\"pass\",\"delay\":2,\"count\":1}" ||
 	fail "delay fault queued" "$(cat "$T/ctl.json")"
 clear_requests
 "$SH_CLI" -c "$CONF" report >"$T/r1.out" 2>"$T/r1.err" &
@@ -821,7 +788,7 @@ mq_is "... each status reached GitLab exactly once" 'sorted((api(r), r["status"]
 # At least once: a duplicate is allowed only for the request in flight.
 SHA_M=$(sha f3) SHA_N=$(sha f4) SHA_O=$(sha f5)
 for s in "$SHA_M" "$SHA_N" "$SHA_O"; do manual_run diaspora "$s"; done
-ctl "$GL" POST faults "{\"match\":\"POST .*/statuses/$SHA_N\",\"action\":\"pass\",\"delay\":2,\"count\":1}" ||
+ctl POST faults "{\"match\":\"POST .*/statuses/$SHA_N\",\"action\":\"pass\",\"delay\":2,\"count\":1}" ||
 	fail "delay fault queued" "$(cat "$T/ctl.json")"
 clear_requests
 "$SH_CLI" -c "$CONF" report >"$T/r2.out" 2>"$T/r2.err" &

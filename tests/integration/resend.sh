@@ -20,8 +20,7 @@
 
 require_programs nginx spawn-fcgi curl python3 sqlite3
 
-MOCK=$top_srcdir/tests/mock-gitlab/mock_gitlab.py
-[ -f "$MOCK" ] || skip_all "tests/mock-gitlab/mock_gitlab.py is missing"
+. "$top_srcdir/tests/integration/lib-gitlab.sh"
 FIX=$top_srcdir/tests/fixtures/gitlab/webhooks
 
 # Checks that fail because of a reported stackhook bug are TAP TODO while
@@ -85,34 +84,6 @@ todo_eval() {
 	rc=$?
 	point "$1" "$2" "$rc" "failed: $3"
 	[ "$rc" = 0 ] || cli_diag
-}
-
-mock_start() {
-	local name=$1
-	shift
-	: >"$T/log/mock-$name.out"
-	python3 "$MOCK" --port 0 --quiet "$@" >"$T/log/mock-$name.out" \
-		2>>"$T/log/mock-$name.err" &
-	MOCK_PID=$!
-	track_pid "$MOCK_PID"
-	wait_for "grep -q '^ready [0-9]' '$T/log/mock-$name.out'" 10 || return 1
-	MOCK_PORT=$(awk '/^ready/ {print $2; exit}' "$T/log/mock-$name.out")
-}
-
-ctl() {
-	local method=$1 path=$2
-	if [ $# -ge 3 ]; then
-		curl -sS -X "$method" --max-time 10 -H 'Content-Type: application/json' \
-			--data-binary "$3" -o "$T/ctl.json" -w '%{http_code}' "$GL/_mock/$path"
-	else
-		curl -sS -X "$method" --max-time 10 -o "$T/ctl.json" -w '%{http_code}' \
-			"$GL/_mock/$path"
-	fi >"$T/ctl.status" 2>"$T/ctl.err"
-	grep -q '^2' "$T/ctl.status"
-}
-
-clear_requests() {
-	ctl DELETE requests || bail "cannot clear the mock's requests"
 }
 
 # mq EXPR: the Python expression EXPR over R (the requests recorded since
@@ -192,7 +163,7 @@ cat >"$SEED" <<EOF
  "tokens": [{"token": "$API_TOKEN", "user_id": 1, "scopes": ["api"], "expires_at": null}],
  "projects": [{"id": 10, "path_with_namespace": "acme/app", "default_branch": "main"}]}
 EOF
-mock_start main --seed "$SEED" ||
+mock_start main 0 --seed "$SEED" ||
 	{ show_log "$T/log/mock-main.err"; bail "the mock GitLab did not start"; }
 GL=http://127.0.0.1:$MOCK_PORT
 

@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# Helpers for the integration tests that talk to the tests' mock GitLab
+# (tests/mock-gitlab/mock_gitlab.py), sourced after lib.sh.  The whole
+# script is skipped when the mock is missing.
+#
+# GL is the base URL of the mock the test talks to (set it after
+# mock_start: GL=http://127.0.0.1:$MOCK_PORT).
+
+# shellcheck disable=SC2154 # top_srcdir: lib.sh makes sure of it
+MOCK=$top_srcdir/tests/mock-gitlab/mock_gitlab.py
+[ -f "$MOCK" ] || skip_all "tests/mock-gitlab/mock_gitlab.py is missing"
+
+# mock_start NAME PORT [ARGS...]: a mock GitLab on 127.0.0.1:PORT (0: any
+# free port), more mock_gitlab.py options in ARGS; its output in
+# $T/log/mock-NAME.out and .err.  MOCK_PORT, MOCK_PID; 1 when it did not
+# say it is ready within 10 s.
+mock_start() {
+	local name=$1 port=$2
+	shift 2
+	: >"$T/log/mock-$name.out"
+	python3 "$MOCK" --port "$port" --quiet "$@" >"$T/log/mock-$name.out" \
+		2>>"$T/log/mock-$name.err" &
+	MOCK_PID=$!
+	track_pid "$MOCK_PID"
+	wait_for "grep -q '^ready [0-9]' '$T/log/mock-$name.out'" 10 || return 1
+	# shellcheck disable=SC2034 # for the caller
+	MOCK_PORT=$(awk '/^ready/ {print $2; exit}' "$T/log/mock-$name.out")
+}
+
+# ctl_at MOCK-URL METHOD PATH [JSON]: the control API of the mock at
+# MOCK-URL (answer in $T/ctl.json); 0 on a 2xx answer.
+ctl_at() {
+	local url=$1 method=$2 path=$3
+	if [ $# -ge 4 ]; then
+		curl -sS -X "$method" --max-time 10 -H 'Content-Type: application/json' \
+			--data-binary "$4" -o "$T/ctl.json" -w '%{http_code}' "$url/_mock/$path"
+	else
+		curl -sS -X "$method" --max-time 10 -o "$T/ctl.json" -w '%{http_code}' \
+			"$url/_mock/$path"
+	fi >"$T/ctl.status" 2>"$T/ctl.err"
+	grep -q '^2' "$T/ctl.status"
+}
+
+# ctl METHOD PATH [JSON]: ctl_at the mock at $GL.
+ctl() {
+	ctl_at "$GL" "$@"
+}
+
+# clear_requests [MOCK-URL]: the mock (default: $GL) forgets the requests
+# it recorded so far; bails when it cannot.
+clear_requests() {
+	ctl_at "${1:-$GL}" DELETE requests || bail "cannot clear the mock's requests"
+}
