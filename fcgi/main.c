@@ -434,6 +434,10 @@ main(int argc, char **argv)
 	/* Request threads share one malloc arena: a process's memory stays
 	 * small and flat (SPEC §8) rather than growing an arena per thread. */
 	mallopt(M_ARENA_MAX, 1);
+	/* Each request frees what it allocated; with the default 128 KiB
+	 * threshold the heap's top went back to the kernel (brk) after nearly
+	 * every request, only to be asked for, and faulted in, again. */
+	mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
 	install_signals();
 	listen_fd = systemd_socket();
 	cgi = listen_fd < 0 && FCGX_IsCGI();
