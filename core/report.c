@@ -495,10 +495,25 @@ update_deployment(struct pass *p, struct target *t, struct entry *e,
 }
 
 /* A POST that got no answer (a reporter killed, a timeout) may still be
- * creating its deployment at GitLab.  runs.deployment_id holds -(time of
- * that POST) until GitLab's id is known; another POST waits until the
- * first could no longer be running, then looks before creating. */
-#define DEPLOYMENT_SETTLE SH_GITLAB_TIMEOUT
+ * creating its deployment or note at GitLab.  The stored id (runs.
+ * deployment_id, mr_notes.note_id) holds -(time of that POST) until
+ * GitLab's id is known; another POST waits until the first could no longer
+ * be running, then looks before creating.  True (e deferred) while that
+ * wait lasts. */
+#define POST_SETTLE SH_GITLAB_TIMEOUT
+
+static bool
+earlier_post_unsettled(struct pass *p, struct entry *e, int64_t stored_id,
+		       const char *what)
+{
+	if (stored_id >= 0 || p->now >= -stored_id + POST_SETTLE)
+		return false;
+	e->retry_after = (long)(-stored_id + POST_SETTLE - p->now);
+	snprintf(e->reason, sizeof(e->reason),
+		 "an earlier request for this %s got no answer; "
+		 "looking again once it cannot be running", what);
+	return true;
+}
 
 static enum result
 send_deployment(struct pass *p, struct target *t, struct entry *e)
@@ -521,13 +536,8 @@ send_deployment(struct pass *p, struct target *t, struct entry *e)
 		id = sh_stmt_int(st, 0);
 		sh_stmt_release(st);
 	}
-	if (id < 0 && p->now < -id + DEPLOYMENT_SETTLE) {
-		e->retry_after = (long)(-id + DEPLOYMENT_SETTLE - p->now);
-		snprintf(e->reason, sizeof(e->reason),
-			 "an earlier request for this deployment got no answer; "
-			 "looking again once it cannot be running");
+	if (earlier_post_unsettled(p, e, id, "deployment"))
 		return R_WAIT;
-	}
 	if (id <= 0) {
 		id = find_deployment(p, t, e, path, body, &r);
 		if (r != R_DONE)
@@ -551,7 +561,8 @@ send_deployment(struct pass *p, struct target *t, struct entry *e)
 }
 
 /* The note of this stack on merge request iid: stored id, else found by
- * its marker among the merge request's notes; 0 when there is none. */
+ * its marker among the merge request's notes; 0 when there is none.
+ * *r is R_WAIT while an earlier unanswered POST may still be creating it. */
 static int64_t
 find_note(struct pass *p, struct target *t, struct entry *e, const char *project,
 	  int64_t iid, const char *stack, const char *marker, enum result *r)
@@ -567,7 +578,13 @@ find_note(struct pass *p, struct target *t, struct entry *e, const char *project
 			stack) == 1) {
 		id = sh_stmt_int(st, 0);
 		sh_stmt_release(st);
-		return id;
+		if (earlier_post_unsettled(p, e, id, "comment")) {
+			*r = R_WAIT;
+			return 0;
+		}
+		if (id > 0)
+			return id;
+		id = 0;
 	}
 	for (int page = 1; page <= NOTE_PAGES_MAX && id == 0; page++) {
 		char path[PATH_MAX];
@@ -597,7 +614,7 @@ find_note(struct pass *p, struct target *t, struct entry *e, const char *project
 	return id;
 }
 
-static void
+static int
 remember_note(struct pass *p, int64_t integration, const char *project,
 	      int64_t iid, const char *stack, int64_t id)
 {
@@ -607,8 +624,8 @@ remember_note(struct pass *p, int64_t integration, const char *project,
 		"(integration_id, project, iid, stack) DO UPDATE SET note_id = "
 		"excluded.note_id, updated_at = excluded.updated_at";
 
-	sh_db_run(p->db, sql, NULL, "itit" "ii", integration, project, iid, stack, id,
-		  p->now);
+	return sh_db_run(p->db, sql, NULL, "itit" "ii", integration, project, iid, stack,
+			 id, p->now) < 0 ? -1 : 0;
 }
 
 static enum result
@@ -638,6 +655,11 @@ note_on(struct pass *p, struct target *t, struct entry *e, const char *project,
 		if (r != R_REJECTED)
 			return r;
 		/* The note is gone (deleted by someone): write a new one. */
+	}
+	/* Durable before the request: it is what a killed reporter leaves. */
+	if (remember_note(p, e->integration, project, iid, stack, -(int64_t)p->now) < 0) {
+		snprintf(e->reason, sizeof(e->reason), "cannot note the comment request");
+		return R_DEFER;
 	}
 	snprintf(path, sizeof(path), "%s/merge_requests/%lld/notes", project,
 		 (long long)iid);

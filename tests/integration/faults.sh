@@ -13,7 +13,7 @@
 #     the next requests, the same delivery then accepted;
 #  c. the reporter killed at a random 0-500 ms, 20 times, while the mock
 #     GitLab answers slowly -> every update reached GitLab, no note or
-#     deployment doubled; and one kill aimed inside a deployment's creation;
+#     deployment doubled; and one kill aimed inside a deployment's creation, one inside a comment's;
 #  d. a power cut in the spool protocol: tmp/ holding a committed batch, an
 #     uncommitted one, half-written ones and a young one -> the committed
 #     one recovered and sent, the others removed, never half-sent.
@@ -298,6 +298,7 @@ unfill() {
 
 SEED=$T/seed.json
 S1=$(sha c1) S2=$(sha c2) S3=$(sha c3) S4=$(sha c4) S5=$(sha c5) S6=$(sha c6)
+SN=$(sha f1)
 cat >"$SEED" <<EOF
 {"projects": [
   {"id": 15, "path_with_namespace": "mike/diaspora", "default_branch": "master",
@@ -306,7 +307,9 @@ cat >"$SEED" <<EOF
      {"iid": 200, "state": "opened", "source_branch": "master", "target_branch": "develop",
       "sha": "$S6", "commits": ["$S1", "$S2", "$S3", "$S4", "$S5", "$S6"]},
      {"iid": 201, "state": "opened", "source_branch": "master", "target_branch": "release",
-      "sha": "$S1", "commits": ["$S1"]}]}
+      "sha": "$S1", "commits": ["$S1"]},
+     {"iid": 202, "state": "opened", "source_branch": "master", "target_branch": "develop",
+      "sha": "$SN", "commits": ["$SN"]}]}
 ]}
 EOF
 mock_start main 0 --seed "$SEED" --token "$API_TOKEN" --record "$T/mock.record" ||
@@ -631,6 +634,45 @@ mq_is "the next reporters: still one deployment for that run, now success" "$BUG
 	"[d['status'] for d in S['deployments'] if d['sha'] == '$S7']" '["success"]'
 scenario_end
 
+# c2b. The same inside a merge request comment's creation: GitLab writes
+# it, the reporter dies before it hears the id.  The next reporter must
+# not write a second one (it waits until the POST cannot be running, then
+# finds the comment by its marker).
+scenario_start
+push "$SN" "$T/push-f1.json"
+hook "$T/push-f1.json" wave-f1
+PN=$(jv "[r['id'] for r in d['runs'] if r['stack'] == 'diaspora-dev'][0]")
+drain
+moves "$PN" preparing planning "finished|$CHANGES,\"plan\":\"plan n\""
+check "a proposed run with changes finishes: its comment waits in the spool" status_is 200
+ctl POST faults '{"match":"^POST .*/merge_requests/202/notes$","action":"pass","delay":2,"count":1}' ||
+	fail "a 2 s delay on the comment's creation" "$(cat "$T/ctl.json")"
+RECORD0=$(wc -l <"$T/mock.record")
+"$SH_CLI" -c "$CONF" report >>"$T/log/killed.out" 2>>"$T/log/killed.err" &
+P=$!
+# The lookup of !202's comments is answered (and recorded) at once, the
+# creation 2 s later.
+wait_for "tail -n +$((RECORD0 + 1)) '$T/mock.record' | grep -q 'merge_requests/202/notes'" 5
+sleep 0.5
+check_eval "the reporter is held in POST /merge_requests/202/notes (the comments looked up, the new one not answered)" \
+	'kill -0 "$P" 2>/dev/null &&
+	 ! tail -n +$((RECORD0 + 1)) "$T/mock.record" | grep "merge_requests/202/notes" | grep -q "\"POST\""'
+kill -KILL "$P"
+wait "$P" 2>/dev/null
+KILLED=$((KILLED + 1)) KILL_RUNS=$((KILL_RUNS + 1))
+# At once, while GitLab is still writing the first one: a reporter that
+# looked for the comment now would not find it and would write another.
+report
+check_eval "the next reporter, at once: exit 0, the comment deferred ($SUMMARY)" \
+	'[ "$REPORT_RC" = 0 ] && [ "$(spool_count deferred)" = 1 ]'
+sleep 2
+mq_is "... GitLab wrote the killed reporter's comment all the same, and only it" "" \
+	"len([n for n in S['notes'] if n['noteable_iid'] == 202])" '1'
+drain
+mq_is "the next reporters: still one comment on !202, with the stack's marker" "" \
+	"[n['body'].startswith('<!-- stackhook:stack=diaspora-dev -->') for n in S['notes'] if n['noteable_iid'] == 202]" '[true]'
+scenario_end
+
 # c3. One kill aimed after a status's newest state was sent (its file
 # settled) and before the end of the pass: the files holding only the
 # states it superseded must not come back and send an older state after it.
@@ -741,7 +783,7 @@ scenario_end
 check_eval "the surviving responder ($OTHER) served to the end" 'kill -0 "$OTHER" 2>/dev/null'
 check_eval "no token in the spool, the logs or nginx's logs" \
 	'! grep -rqF -e "$API_TOKEN" -e "$SECRET" "$SPOOL" "$LOG" "$T/log/report.err" "$T/log/killed.err" "$N/access.log" "$N/error.log"'
-diag "fault scenarios survived: $SCEN of 7, $SCEN_CLEAN of them without a known bug showing ($T_TODO TODO checks failed) (disk full x2, kill -9 mid-request, reporter killed $KILLED times of $KILL_RUNS runs, a kill inside a deployment, a kill after a settled status, power cut)"
+diag "fault scenarios survived: $SCEN of 8, $SCEN_CLEAN of them without a known bug showing ($T_TODO TODO checks failed) (disk full x2, kill -9 mid-request, reporter killed $KILLED times of $KILL_RUNS runs, a kill inside a deployment, a kill inside a comment, a kill after a settled status, power cut)"
 if [ "$T_FAILED" != 0 ]; then
 	show_log "$LOG"
 	show_log "$T/log/report.err"
