@@ -361,7 +361,7 @@ commit_one(struct sh_db *db, const struct sh_ingest_env *env, int64_t now,
 		snprintf(d->reason, sizeof(d->reason), "%s", d->event.reason);
 	} else {
 		if (match_stacks(db, rec.integration_id, &d->event, &targets, &n, err) < 0)
-			return -1;
+			goto out;
 		decisions = calloc(n + 1, sizeof(*decisions));
 		if (decisions == NULL) {
 			sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
