@@ -1028,19 +1028,22 @@ add_doctor(struct sh_db *db, cJSON *o, int64_t id)
 }
 
 static void
-add_waiting_reports(cJSON *o, const struct sh_config *cfg, int64_t id)
+add_waiting_reports(cJSON *o, const struct sh_integration_env *env, int64_t id)
 {
-	struct sh_spool_stats stats;
+	struct sh_spool_stats own;
+	const struct sh_spool_stats *stats = &own;
 	cJSON *w = cJSON_AddObjectToObject(o, "reports");
 
-	if (sh_spool_stats(cfg->spool, id, &stats, NULL) < 0)
+	if (env->tally != NULL)
+		stats = sh_spool_tally_find(env->tally, id);
+	else if (sh_spool_stats(env->cfg->spool, id, &own, NULL) < 0)
 		return;
-	cJSON_AddNumberToObject(w, "waiting", (double)(stats.entries[1] + stats.entries[2]));
-	cJSON_AddNumberToObject(w, "deferred", (double)stats.entries[2]);
-	cJSON_AddNumberToObject(w, "failed", (double)stats.entries[3]);
-	if (stats.oldest > 0)
+	cJSON_AddNumberToObject(w, "waiting", (double)(stats->entries[1] + stats->entries[2]));
+	cJSON_AddNumberToObject(w, "deferred", (double)stats->entries[2]);
+	cJSON_AddNumberToObject(w, "failed", (double)stats->entries[3]);
+	if (stats->oldest > 0)
 		cJSON_AddNumberToObject(w, "oldest_waiting_seconds",
-					(double)(sh_time_now() - stats.oldest));
+					(double)(sh_time_now() - stats->oldest));
 	else
 		cJSON_AddNullToObject(w, "oldest_waiting_seconds");
 }
@@ -1078,7 +1081,7 @@ sh_integrations_health(struct sh_db *db, const struct sh_integration_env *env,
 	cJSON_AddNumberToObject(o, "storage_refusals",
 				(double)sh_metrics_get(db, refusals));
 	add_reporter_errors(db, o, ref.id);
-	add_waiting_reports(o, env->cfg, ref.id);
+	add_waiting_reports(o, env, ref.id);
 	add_doctor(db, o, ref.id);
 	snprintf(refusals, sizeof(refusals), "webhook_resends:%lld", (long long)ref.id);
 	cJSON_AddNumberToObject(o, "webhook_resends",

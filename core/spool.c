@@ -207,81 +207,174 @@ sh_spool_batch_abort(struct sh_spool_batch *batch)
 	batch->written = false;
 }
 
-/* Counts the entries (lines) of one file -- of one integration when
- * integration > 0 -- and notes the oldest "created" among them. */
-static long
-count_entries(int dirfd, const char *name, int64_t integration, int64_t *oldest)
+/* The integration an entry (one line) belongs to, 0 when it names none. */
+static int64_t
+line_integration(const char *line)
 {
-	char needle[48];
+	const char *p = strstr(line, "\"integration\":");
+
+	return p != NULL ? strtoll(p + 14, NULL, 10) : 0;
+}
+
+/* Adds one entry, created at t, found in directory dir; first_in_file
+ * when it is the first entry of its file counted into these stats. */
+static void
+stats_add(struct sh_spool_stats *s, int dir, int64_t t, bool first_in_file)
+{
+	s->entries[dir]++;
+	if (first_in_file)
+		s->files[dir]++;
+	/* Waiting means new/ or deferred/ (indexes 1 and 2). */
+	if ((dir == 1 || dir == 2) && t > 0 && (s->oldest == 0 || t < s->oldest))
+		s->oldest = t;
+}
+
+/* Where one scan puts what it finds: into out when the entry is of
+ * integration (or integration is 0), and into tally by integration when
+ * tally is set. */
+struct scan {
+	int64_t integration;
+	struct sh_spool_stats *out;
+	struct sh_spool_tally *tally;
+	unsigned long file; /* files seen so far: which file a row last counted */
+};
+
+static struct sh_spool_tally_row *
+tally_row(struct sh_spool_tally *t, int64_t integration)
+{
+	struct sh_spool_tally_row *grown;
+
+	for (size_t i = 0; i < t->count; i++)
+		if (t->rows[i].integration == integration)
+			return &t->rows[i];
+	grown = realloc(t->rows, (t->count + 1) * sizeof(*grown));
+	if (grown == NULL)
+		return NULL;
+	t->rows = grown;
+	memset(&grown[t->count], 0, sizeof(*grown));
+	grown[t->count].integration = integration;
+	return &grown[t->count++];
+}
+
+/* Reads the entries (lines) of one file into the scan. */
+static int
+scan_file(struct scan *sc, int dir, int dirfd, const char *name)
+{
 	char *line = NULL;
 	size_t cap = 0;
-	long n = 0;
+	bool counted = false;
+	int rc = 0;
 	FILE *f;
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-	*oldest = 0;
 	if (fd < 0)
-		return 0;
+		return 0; /* sent and removed meanwhile */
 	f = fdopen(fd, "r");
 	if (f == NULL) {
 		close(fd);
-		return 0;
+		return -1;
 	}
-	snprintf(needle, sizeof(needle), "\"integration\":%lld,",
-		 (long long)integration);
+	sc->file++;
+	/* Counting every file, an empty one (being written) counts too. */
+	if (sc->out != NULL && sc->integration == 0) {
+		sc->out->files[dir]++;
+		counted = true;
+	}
 	while (getline(&line, &cap, f) > 0) {
 		const char *created = strstr(line, "\"created\":");
 		int64_t t = created ? atoll(created + 10) : 0;
+		int64_t owner = line_integration(line);
+		struct sh_spool_tally_row *row;
 
-		if (integration > 0 && strstr(line, needle) == NULL)
+		if (sc->out != NULL && (sc->integration == 0 || owner == sc->integration)) {
+			stats_add(sc->out, dir, t, !counted);
+			counted = true;
+		}
+		if (sc->tally == NULL)
 			continue;
-		n++;
-		if (t > 0 && (*oldest == 0 || t < *oldest))
-			*oldest = t;
+		row = tally_row(sc->tally, owner);
+		if (row == NULL) {
+			rc = -1;
+			break;
+		}
+		stats_add(&row->stats, dir, t, row->last_file != sc->file);
+		row->last_file = sc->file;
 	}
 	free(line);
 	fclose(f);
-	return n;
+	return rc;
 }
 
-int
-sh_spool_stats(const char *spool, int64_t integration, struct sh_spool_stats *out,
-	       struct sh_err *err)
+static int
+scan(const char *spool, struct scan *sc, struct sh_err *err)
 {
 	char path[PATH_MAX];
 
-	memset(out, 0, sizeof(*out));
 	for (int i = 0; i < SH_SPOOL_DIR_COUNT; i++) {
 		struct dirent *de;
 		DIR *d;
+		int rc = 0;
 
 		if (spool_path(path, spool, sh_spool_dirs[i], err) < 0)
 			return -1;
 		d = opendir(path);
 		if (d == NULL)
 			return sh_err_errno(err, SH_E_STORAGE, errno, "cannot read %s", path);
-		while ((de = readdir(d)) != NULL) {
+		while (rc == 0 && (de = readdir(d)) != NULL) {
 			struct stat st;
-			int64_t oldest;
-			long n;
 
 			if (de->d_name[0] == '.' ||
 			    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 			    !S_ISREG(st.st_mode))
 				continue;
-			n = count_entries(dirfd(d), de->d_name, integration, &oldest);
-			if (n == 0 && integration > 0)
-				continue;
-			out->files[i]++;
-			out->entries[i] += n;
-			/* Waiting means new/ or deferred/ (indexes 1 and 2). */
-			if ((i == 1 || i == 2) && oldest > 0 &&
-			    (out->oldest == 0 || oldest < out->oldest))
-				out->oldest = oldest;
+			rc = scan_file(sc, i, dirfd(d), de->d_name);
 		}
 		closedir(d);
+		if (rc < 0)
+			return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
 	}
 	return 0;
+}
+
+int
+sh_spool_stats(const char *spool, int64_t integration, struct sh_spool_stats *out,
+	       struct sh_err *err)
+{
+	struct scan sc = {.integration = integration, .out = out};
+
+	memset(out, 0, sizeof(*out));
+	return scan(spool, &sc, err);
+}
+
+int
+sh_spool_tally(const char *spool, struct sh_spool_tally *out, struct sh_err *err)
+{
+	struct scan sc = {.tally = out};
+
+	memset(out, 0, sizeof(*out));
+	if (scan(spool, &sc, err) == 0)
+		return 0;
+	sh_spool_tally_release(out);
+	return -1;
+}
+
+const struct sh_spool_stats *
+sh_spool_tally_find(const struct sh_spool_tally *t, int64_t integration)
+{
+	static const struct sh_spool_stats none;
+
+	for (size_t i = 0; i < t->count; i++)
+		if (t->rows[i].integration == integration)
+			return &t->rows[i].stats;
+	return &none;
+}
+
+void
+sh_spool_tally_release(struct sh_spool_tally *t)
+{
+	free(t->rows);
+	t->rows = NULL;
+	t->count = 0;
 }
 
 int

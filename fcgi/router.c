@@ -152,6 +152,14 @@ find_route(struct sh_route_ctx *ctx)
 }
 
 int
+sh_route_integration_env(struct sh_route_ctx *ctx, struct sh_integration_env *env,
+			 struct sh_err *err)
+{
+	*env = (struct sh_integration_env){.cfg = ctx->inst->cfg};
+	return sh_instance_key(ctx->inst, &env->secret_key, err);
+}
+
+int
 sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page, struct sh_err *err)
 {
 	char limit_buf[16], after_buf[32];

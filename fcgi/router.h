@@ -9,6 +9,7 @@
 #include "stackhook/json.h"
 #include "stackhook/db.h"
 #include "stackhook/instance.h"
+#include "stackhook/integrations.h"
 #include "stackhook/users.h"
 
 #define SH_ROUTE_MAX_ARGS 4
@@ -73,6 +74,11 @@ const char *sh_router_mount_path(const char *public_url);
  * The API and the web pages share this rule.
  */
 int sh_router_remote_user(struct sh_route_ctx *ctx, struct sh_err *err);
+
+/* The config and secret key the integration calls need (no spool tally).
+ * 0, or -1 with err when the key cannot be read. */
+int sh_route_integration_env(struct sh_route_ctx *ctx,
+			     struct sh_integration_env *env, struct sh_err *err);
 
 /* The page of a list from ?limit= and ?after=.  0, or -1 with err. */
 int sh_route_page(struct sh_route_ctx *ctx, struct sh_page *page,

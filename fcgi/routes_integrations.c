@@ -4,15 +4,6 @@
 #include "router.h"
 #include "stackhook/integrations.h"
 
-/* The config and secret key the integration calls need. */
-static int
-env_of(struct sh_route_ctx *ctx, struct sh_integration_env *env,
-       struct sh_err *err)
-{
-	env->cfg = ctx->inst->cfg;
-	return sh_instance_key(ctx->inst, &env->secret_key, err);
-}
-
 int
 sh_route_integrations_list(struct sh_route_ctx *ctx, cJSON **out,
 			   struct sh_err *err)
@@ -30,7 +21,7 @@ sh_route_integrations_create(struct sh_route_ctx *ctx, cJSON **out,
 {
 	struct sh_integration_env env;
 
-	if (env_of(ctx, &env, err) < 0)
+	if (sh_route_integration_env(ctx, &env, err) < 0)
 		return -1;
 	return sh_integrations_create(ctx->db, &env, &ctx->actor, ctx->body, out, err);
 }
@@ -48,7 +39,7 @@ sh_route_integrations_details(struct sh_route_ctx *ctx, cJSON **out,
 {
 	struct sh_integration_env env;
 
-	if (env_of(ctx, &env, err) < 0)
+	if (sh_route_integration_env(ctx, &env, err) < 0)
 		return -1;
 	return sh_integrations_details(ctx->db, &env, &ctx->actor, ctx->args[0], out,
 				       err);
@@ -60,7 +51,7 @@ sh_route_integrations_patch(struct sh_route_ctx *ctx, cJSON **out,
 {
 	struct sh_integration_env env;
 
-	if (env_of(ctx, &env, err) < 0)
+	if (sh_route_integration_env(ctx, &env, err) < 0)
 		return -1;
 	return sh_integrations_patch(ctx->db, &env, &ctx->actor, ctx->args[0],
 				     ctx->body, out, err);
@@ -72,7 +63,7 @@ sh_route_integrations_rotate(struct sh_route_ctx *ctx, cJSON **out,
 {
 	struct sh_integration_env env;
 
-	if (env_of(ctx, &env, err) < 0)
+	if (sh_route_integration_env(ctx, &env, err) < 0)
 		return -1;
 	return sh_integrations_rotate_secret(ctx->db, &env, &ctx->actor, ctx->args[0],
 					     out, err);

@@ -21,14 +21,6 @@ static const char *const setup_fields[] = {
 	"api_token", "signing_token", "labels", "description", "ca_file", NULL,
 };
 
-static int
-env_of(struct sh_route_ctx *ctx, struct sh_integration_env *env,
-       struct sh_err *err)
-{
-	env->cfg = ctx->inst->cfg;
-	return sh_instance_key(ctx->inst, &env->secret_key, err);
-}
-
 static void
 labels(struct sh_html *h, const cJSON *o)
 {
@@ -203,6 +195,7 @@ void
 sh_ui_integrations_page(struct sh_route_ctx *ctx)
 {
 	struct sh_integration_env env;
+	struct sh_spool_tally tally = {0};
 	const cJSON *items, *it, *next;
 	cJSON *list = NULL;
 	struct sh_page page;
@@ -214,7 +207,8 @@ sh_ui_integrations_page(struct sh_route_ctx *ctx)
 	sh_err_clear(&err);
 	if (sh_ui_enter(ctx, &ui, 0) < 0)
 		goto out;
-	if (env_of(ctx, &env, &err) < 0 || sh_route_page(ctx, &page, &err) < 0 ||
+	if (sh_route_integration_env(ctx, &env, &err) < 0 ||
+	    sh_route_page(ctx, &page, &err) < 0 ||
 	    admin_somewhere(&ui, &can_set_up, &err) < 0 ||
 	    sh_integrations_list(ctx->db, &ctx->actor, &page, &list, &err) < 0) {
 		sh_ui_error_page(&ui, &err);
@@ -232,6 +226,10 @@ sh_ui_integrations_page(struct sh_route_ctx *ctx)
 	if (cJSON_GetArraySize(items) == 0 && page.after == 0) {
 		empty_state(&ui, can_set_up);
 	} else {
+		/* One pass over the spool for every row's health, not one
+		 * each; without it, each row reads the spool itself. */
+		if (sh_spool_tally(env.cfg->spool, &tally, NULL) == 0)
+			env.tally = &tally;
 		sh_html_raw(&ui.html,
 			    "<div class=\"table\"><table>\n<thead><tr><th scope=\"col\">"
 			    "Name</th><th scope=\"col\">Type</th><th scope=\"col\">"
@@ -251,6 +249,7 @@ sh_ui_integrations_page(struct sh_route_ctx *ctx)
 	}
 	sh_ui_end(&ui, 200);
 out:
+	sh_spool_tally_release(&tally);
 	cJSON_Delete(list);
 	sh_ui_leave(&ui);
 }
@@ -560,7 +559,7 @@ sh_ui_setup(struct sh_route_ctx *ctx)
 	sh_err_clear(&err);
 	if (sh_ui_enter(ctx, &ui, SH_UI_POST) < 0)
 		goto out;
-	if (env_of(ctx, &env, &err) < 0) {
+	if (sh_route_integration_env(ctx, &env, &err) < 0) {
 		sh_ui_error_page(&ui, &err);
 		goto out;
 	}
@@ -698,7 +697,7 @@ sh_ui_integration_page(struct sh_route_ctx *ctx)
 	sh_err_clear(&err);
 	if (sh_ui_enter(ctx, &ui, 0) < 0)
 		goto out;
-	if (env_of(ctx, &env, &err) < 0) {
+	if (sh_route_integration_env(ctx, &env, &err) < 0) {
 		sh_ui_error_page(&ui, &err);
 		goto out;
 	}
@@ -756,7 +755,7 @@ for_admin(struct sh_ui *ui, const char *slug)
 	cJSON *o = NULL;
 
 	sh_err_clear(&err);
-	if (env_of(ui->ctx, &env, &err) < 0 ||
+	if (sh_route_integration_env(ui->ctx, &env, &err) < 0 ||
 	    sh_integrations_details(ui->ctx->db, &env, &ui->ctx->actor, slug, &o,
 				    &err) < 0) {
 		sh_ui_error_page(ui, &err);
@@ -810,7 +809,7 @@ sh_ui_rotate(struct sh_route_ctx *ctx)
 	sh_err_clear(&err);
 	if (sh_ui_enter(ctx, &ui, SH_UI_POST) < 0)
 		goto out;
-	if (env_of(ctx, &env, &err) < 0 ||
+	if (sh_route_integration_env(ctx, &env, &err) < 0 ||
 	    sh_integrations_rotate_secret(ctx->db, &env, &ctx->actor, slug, &out,
 					  &err) < 0) {
 		sh_ui_error_page(&ui, &err);

@@ -22,6 +22,7 @@
 #include "stackhook/db.h"
 #include "stackhook/json.h"
 #include "stackhook/slug.h"
+#include "stackhook/spool.h"
 
 /* What the other modules need to know of one integration. */
 struct sh_integration_ref {
@@ -35,6 +36,9 @@ struct sh_integration_ref {
 struct sh_integration_env {
 	const struct sh_config *cfg;     /* public_url, agent pools */
 	const unsigned char *secret_key; /* seals tokens and secrets */
+	/* The spool read once for a page of many integrations' health; NULL:
+	 * sh_integrations_health() reads it for the one. */
+	const struct sh_spool_tally *tally;
 };
 
 int sh_integrations_list(struct sh_db *db, const struct sh_actor *actor,

@@ -110,6 +110,30 @@ struct sh_spool_stats {
 int sh_spool_stats(const char *spool, int64_t integration,
 		   struct sh_spool_stats *out, struct sh_err *err);
 
+/* The same for every integration at once, in one pass over the spool: for
+ * a page that shows many (each sh_spool_stats() reads the whole spool). */
+struct sh_spool_tally_row {
+	int64_t integration; /* 0: entries that name none */
+	struct sh_spool_stats stats;
+	unsigned long last_file; /* internal: the last file counted */
+};
+
+struct sh_spool_tally {
+	struct sh_spool_tally_row *rows;
+	size_t count;
+};
+
+/* Fills out (release it with sh_spool_tally_release()).  Returns 0 or -1
+ * (err set, out empty). */
+int sh_spool_tally(const char *spool, struct sh_spool_tally *out,
+		   struct sh_err *err);
+
+/* The stats of one integration: all zero when it has no entry. */
+const struct sh_spool_stats *sh_spool_tally_find(const struct sh_spool_tally *t,
+						 int64_t integration);
+
+void sh_spool_tally_release(struct sh_spool_tally *t);
+
 /* The subdirectories, in the order sh_spool_prepare() makes them. */
 extern const char *const sh_spool_dirs[];
 

@@ -1052,6 +1052,74 @@ test_spool_prepare_over_file(void **state)
 	assert_non_null(strstr(err.msg, path));
 }
 
+/* A spool file of entries "integration created" pairs, in dir. */
+static void
+spool_file(const char *spool, const char *dir, const char *name,
+	   const int64_t (*entries)[2], size_t n)
+{
+	char path[PATH_MAX], sub[PATH_MAX], text[1024] = "";
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "{\"version\":1,\"created\":%lld,\"integration\":%lld,"
+			 "\"kind\":\"commit_status\"}\n",
+			 (long long)entries[i][1], (long long)entries[i][0]);
+	tu_join(sub, spool, dir);
+	assert_int_equal(tu_write_file(tu_join(path, sub, name), text), 0);
+}
+
+/* sh_spool_stats() of one integration, and sh_spool_tally() of all in one
+ * pass, agree: entries, files holding them, the oldest waiting. */
+static void
+test_spool_stats_and_tally(void **state)
+{
+	struct store *s = *state;
+	static const int64_t a[][2] = {{1, 500}, {2, 400}, {1, 300}};
+	static const int64_t b[][2] = {{2, 200}};
+	static const int64_t c[][2] = {{1, 100}, {12, 50}};
+	char spool[PATH_MAX];
+	struct sh_spool_stats one, all;
+	struct sh_spool_tally tally;
+	const struct sh_spool_stats *t;
+	struct sh_err err;
+
+	tu_join(spool, s->dir.path, "spool");
+	assert_int_equal(sh_spool_prepare(spool, NULL, &err), 0);
+	spool_file(spool, "new", "a.jsonl", a, 3);
+	spool_file(spool, "deferred", "b.jsonl", b, 1);
+	spool_file(spool, "failed", "c.jsonl", c, 2);
+	spool_file(spool, "tmp", "empty.jsonl", NULL, 0);
+
+	assert_int_equal(sh_spool_stats(spool, 1, &one, &err), 0);
+	assert_int_equal(one.entries[1], 2);
+	assert_int_equal(one.files[1], 1);
+	assert_int_equal(one.entries[2], 0);
+	assert_int_equal(one.entries[3], 1);
+	assert_int_equal(one.files[0], 0);
+	assert_int_equal(one.oldest, 300); /* failed/ does not wait */
+
+	assert_int_equal(sh_spool_stats(spool, 0, &all, &err), 0);
+	assert_int_equal(all.entries[1], 3);
+	assert_int_equal(all.entries[2], 1);
+	assert_int_equal(all.entries[3], 2);
+	assert_int_equal(all.files[0], 1); /* being written: counted, empty */
+	assert_int_equal(all.oldest, 200);
+
+	assert_int_equal(sh_spool_tally(spool, &tally, &err), 0);
+	t = sh_spool_tally_find(&tally, 1);
+	assert_memory_equal(t, &one, sizeof(one));
+	t = sh_spool_tally_find(&tally, 2);
+	assert_int_equal(t->entries[1], 1);
+	assert_int_equal(t->entries[2], 1);
+	assert_int_equal(t->files[1], 1);
+	assert_int_equal(t->oldest, 200);
+	/* 12 is not 1 followed by something */
+	assert_int_equal(sh_spool_tally_find(&tally, 12)->entries[3], 1);
+	assert_int_equal(sh_spool_tally_find(&tally, 7)->entries[1], 0);
+	sh_spool_tally_release(&tally);
+	assert_null(tally.rows);
+}
+
 /* ------------------------------------------------------------------ */
 /* instance */
 
@@ -1210,6 +1278,7 @@ main(void)
 		D(test_spool_prepare),
 		D(test_spool_check_fails),
 		D(test_spool_prepare_over_file),
+		D(test_spool_stats_and_tally),
 		D(test_instance_health_missing),
 		S(test_instance_health_not_a_database),
 		S(test_instance_health_old_schema),
