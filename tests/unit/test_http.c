@@ -14,103 +14,14 @@
 #include <cmocka.h>
 
 #include "http.h"
+#include "http_fake.h"
 #include "router.h"
 #include "stackhook/authz.h"
 #include "stackhook/users.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------------ */
-/* a fake transport */
-
-#define FAKE_MAX_PARAMS 16
-
-struct fake {
-	const char *names[FAKE_MAX_PARAMS];
-	const char *values[FAKE_MAX_PARAMS];
-	size_t n;
-	const char *body; /* what the client sends */
-	size_t body_len;
-	size_t pos;       /* bytes read so far */
-	size_t chunk;     /* most bytes one read returns; 0 = no limit */
-	int reads;        /* calls to read */
-	bool fail;        /* read returns -1 */
-};
-
-static void
-fake_set(struct fake *f, const char *name, const char *value)
-{
-	for (size_t i = 0; i < f->n; i++) {
-		if (strcmp(f->names[i], name) == 0) {
-			f->values[i] = value;
-			return;
-		}
-	}
-	assert_true(f->n < FAKE_MAX_PARAMS);
-	f->names[f->n] = name;
-	f->values[f->n++] = value;
-}
-
-static const char *
-fake_param(void *ctx, const char *name)
-{
-	struct fake *f = ctx;
-
-	for (size_t i = 0; i < f->n; i++)
-		if (strcmp(f->names[i], name) == 0)
-			return f->values[i];
-	return NULL;
-}
-
-static ssize_t
-fake_read(void *ctx, void *buf, size_t len)
-{
-	struct fake *f = ctx;
-	size_t n = f->body_len - f->pos;
-
-	f->reads++;
-	if (f->fail)
-		return -1;
-	if (n > len)
-		n = len;
-	if (f->chunk != 0 && n > f->chunk)
-		n = f->chunk;
-	memcpy(buf, f->body + f->pos, n);
-	f->pos += n;
-	return (ssize_t)n;
-}
-
-static void
-fake_request(struct fake *f, struct sh_http_request *req)
-{
-	memset(req, 0, sizeof(*req));
-	req->param = fake_param;
-	req->read = fake_read;
-	req->ctx = f;
-}
-
-/* Finds header name (case-insensitive) in the response's extra headers;
- * copies its value into out.  Returns true when present. */
-static bool
-resp_header(const struct sh_http_response *resp, const char *name, char *out,
-	    size_t size)
-{
-	const char *p = sh_buf_str(&resp->headers);
-	size_t nlen = strlen(name);
-
-	while (*p != '\0') {
-		const char *eol = strstr(p, "\r\n");
-
-		assert_non_null(eol);
-		if (strncasecmp(p, name, nlen) == 0 && p[nlen] == ':' &&
-		    p[nlen + 1] == ' ') {
-			snprintf(out, size, "%.*s", (int)(eol - p - nlen - 2),
-				 p + nlen + 2);
-			return true;
-		}
-		p = eol + 2;
-	}
-	return false;
-}
+/* the response */
 
 static cJSON *
 body_json(const struct sh_http_response *resp)
@@ -853,26 +764,6 @@ struct env {
 	char *bob_key;   /* bob has read on root */
 };
 
-static char *
-new_key(struct sh_db *db, const char *name, enum sh_role role)
-{
-	struct sh_user u;
-	struct sh_err err;
-	int64_t id;
-	char *key = NULL;
-
-	if (sh_db_begin(db, &err) < 0 || sh_users_ensure(db, name, &u, NULL, &err) < 0 ||
-	    sh_authz_grant(db, SH_ROOT_SPACE, u.id, role, &err) < 0 ||
-	    sh_keys_create(db, &u, &key, &id, &err) < 0 ||
-	    sh_db_commit(db, &err) < 0) {
-		fprintf(stderr, "new_key: %s\n", err.msg);
-		sh_db_rollback(db);
-		free(key);
-		return NULL;
-	}
-	return key;
-}
-
 static int
 env_make(void **state, const char *extra, bool init)
 {
@@ -883,9 +774,7 @@ env_make(void **state, const char *extra, bool init)
 	if (e == NULL)
 		return -1;
 	*state = e;
-	if (tu_mkdtemp(e->dir.path, sizeof(e->dir.path)) < 0)
-		return -1;
-	if (tu_make_instance(e->dir.path, extra, init, &e->inst) < 0)
+	if (tu_instance_open(&e->dir, extra, init, &e->inst) < 0)
 		return -1;
 	if (!init)
 		return 0;
@@ -893,8 +782,8 @@ env_make(void **state, const char *extra, bool init)
 		fprintf(stderr, "env_make: %s\n", err.msg);
 		return -1;
 	}
-	e->key = new_key(db, "alice", SH_ROLE_ADMIN);
-	e->bob_key = new_key(db, "bob", SH_ROLE_READ);
+	e->key = new_key(db, "alice", SH_ROOT_SPACE, SH_ROLE_ADMIN);
+	e->bob_key = new_key(db, "bob", SH_ROOT_SPACE, SH_ROLE_READ);
 	return e->key && e->bob_key ? 0 : -1;
 }
 
@@ -920,15 +809,13 @@ static int
 env_teardown(void **state)
 {
 	struct env *e = *state;
-	int rc = 0;
+	int rc;
 
 	if (e == NULL)
 		return 0;
-	sh_instance_free(e->inst);
 	free(e->key);
 	free(e->bob_key);
-	if (e->dir.path[0] != '\0')
-		rc = tu_rmtree(e->dir.path);
+	rc = tu_instance_close(&e->dir, e->inst);
 	free(e);
 	return rc;
 }

@@ -17,6 +17,7 @@
 #include "form.h"
 #include "html.h"
 #include "http.h"
+#include "http_fake.h"
 #include "router.h"
 #include "stackhook/authz.h"
 #include "stackhook/integrations.h"
@@ -322,26 +323,6 @@ struct env {
 	char *carol; /* read on team */
 };
 
-static char *
-new_key(struct sh_db *db, const char *name, const char *space, enum sh_role role)
-{
-	struct sh_user u;
-	struct sh_err err;
-	int64_t id;
-	char *key = NULL;
-
-	sh_err_clear(&err);
-	if (sh_db_begin(db, &err) < 0 || sh_users_ensure(db, name, &u, NULL, &err) < 0 ||
-	    sh_authz_grant(db, space, u.id, role, &err) < 0 ||
-	    sh_keys_create(db, &u, &key, &id, &err) < 0 || sh_db_commit(db, &err) < 0) {
-		fprintf(stderr, "new_key: %s\n", err.msg);
-		sh_db_rollback(db);
-		free(key);
-		return NULL;
-	}
-	return key;
-}
-
 static int
 env_make(void **state, const char *extra)
 {
@@ -352,8 +333,7 @@ env_make(void **state, const char *extra)
 	if (e == NULL)
 		return -1;
 	*state = e;
-	if (tu_mkdtemp(e->dir.path, sizeof(e->dir.path)) < 0 ||
-	    tu_make_instance(e->dir.path, extra, true, &e->inst) < 0 ||
+	if (tu_instance_open(&e->dir, extra, true, &e->inst) < 0 ||
 	    sh_instance_db(e->inst, &e->db, &err) < 0 ||
 	    sh_db_exec(e->db,
 		       "INSERT INTO spaces (id, name, parent, inherit, created_at, "
@@ -384,16 +364,14 @@ static int
 env_teardown(void **state)
 {
 	struct env *e = *state;
-	int rc = 0;
+	int rc;
 
 	if (e == NULL)
 		return 0;
-	sh_instance_free(e->inst);
 	free(e->alice);
 	free(e->bob);
 	free(e->carol);
-	if (e->dir.path[0] != '\0')
-		rc = tu_rmtree(e->dir.path);
+	rc = tu_instance_close(&e->dir, e->inst);
 	free(e);
 	return rc;
 }
@@ -532,54 +510,6 @@ test_csrf_tokens(void **state)
 /* ------------------------------------------------------------------ */
 /* the pages through the router, with a fake transport */
 
-#define FAKE_MAX_PARAMS 16
-
-struct fake {
-	const char *names[FAKE_MAX_PARAMS];
-	const char *values[FAKE_MAX_PARAMS];
-	size_t n;
-	const char *body;
-	size_t pos;
-};
-
-static void
-fake_set(struct fake *f, const char *name, const char *value)
-{
-	for (size_t i = 0; i < f->n; i++) {
-		if (strcmp(f->names[i], name) == 0) {
-			f->values[i] = value;
-			return;
-		}
-	}
-	assert_true(f->n < FAKE_MAX_PARAMS);
-	f->names[f->n] = name;
-	f->values[f->n++] = value;
-}
-
-static const char *
-fake_param(void *ctx, const char *name)
-{
-	struct fake *f = ctx;
-
-	for (size_t i = 0; i < f->n; i++)
-		if (strcmp(f->names[i], name) == 0)
-			return f->values[i];
-	return NULL;
-}
-
-static ssize_t
-fake_read(void *ctx, void *buf, size_t len)
-{
-	struct fake *f = ctx;
-	size_t n = f->body ? strlen(f->body) - f->pos : 0;
-
-	if (n > len)
-		n = len;
-	memcpy(buf, f->body + f->pos, n);
-	f->pos += n;
-	return (ssize_t)n;
-}
-
 /* One request: method, route, cookie (the session id, or NULL), body (a
  * form, or NULL), and more parameters as name, value pairs ending in
  * NULL. */
@@ -604,7 +534,8 @@ request(struct env *e, struct sh_http_response *resp, const char *method,
 	}
 	if (form != NULL) {
 		f.body = form;
-		snprintf(length, sizeof(length), "%zu", strlen(form));
+		f.body_len = strlen(form);
+		snprintf(length, sizeof(length), "%zu", f.body_len);
 		fake_set(&f, "CONTENT_LENGTH", length);
 		fake_set(&f, "CONTENT_TYPE", "application/x-www-form-urlencoded");
 	}
@@ -612,32 +543,10 @@ request(struct env *e, struct sh_http_response *resp, const char *method,
 	while ((name = va_arg(ap, const char *)) != NULL)
 		fake_set(&f, name, va_arg(ap, const char *));
 	va_end(ap);
-	memset(&req, 0, sizeof(req));
-	req.param = fake_param;
-	req.read = fake_read;
-	req.ctx = &f;
+	fake_request(&f, &req);
 	sh_http_response_init(resp);
 	sh_router_dispatch(e->inst, &req, resp);
 	sh_http_request_release(&req);
-}
-
-static bool
-header(const struct sh_http_response *resp, const char *name, char *out,
-       size_t size)
-{
-	const char *p = sh_buf_str(&resp->headers);
-	size_t nlen = strlen(name);
-
-	while (*p != '\0') {
-		const char *eol = strstr(p, "\r\n");
-
-		if (strncasecmp(p, name, nlen) == 0 && p[nlen] == ':') {
-			snprintf(out, size, "%.*s", (int)(eol - p - nlen - 2), p + nlen + 2);
-			return true;
-		}
-		p = eol + 2;
-	}
-	return false;
 }
 
 static bool
@@ -657,9 +566,9 @@ sign_in(struct env *e, const char *key, char *id)
 	snprintf(form, sizeof(form), "key=%s&next=%%2Fui%%2Fstacks", key);
 	request(e, &resp, "POST", "/ui/sign-in", NULL, form, NULL);
 	assert_int_equal(resp.status, 303);
-	assert_true(header(&resp, "Location", cookie, sizeof(cookie)));
+	assert_true(resp_header(&resp, "Location", cookie, sizeof(cookie)));
 	assert_string_equal(cookie, "/stackhook/ui/stacks");
-	assert_true(header(&resp, "Set-Cookie", cookie, sizeof(cookie)));
+	assert_true(resp_header(&resp, "Set-Cookie", cookie, sizeof(cookie)));
 	assert_non_null(strstr(cookie, "; Path=/stackhook/; HttpOnly; SameSite=Strict"));
 	assert_null(strstr(cookie, "Secure"));
 	v = cookie + strlen(SH_SESSION_COOKIE "=");
@@ -707,12 +616,12 @@ test_pages_sign_in(void **state)
 
 	request(e, &resp, "GET", "/ui/", NULL, NULL, NULL);
 	assert_int_equal(resp.status, 303);
-	assert_true(header(&resp, "Location", value, sizeof(value)));
+	assert_true(resp_header(&resp, "Location", value, sizeof(value)));
 	assert_string_equal(value, "/stackhook/ui/sign-in");
 	sh_http_response_release(&resp);
 
 	request(e, &resp, "GET", "/ui/stacks/vpc", NULL, NULL, NULL);
-	assert_true(header(&resp, "Location", value, sizeof(value)));
+	assert_true(resp_header(&resp, "Location", value, sizeof(value)));
 	assert_string_equal(value, "/stackhook/ui/sign-in?next=/ui/stacks/vpc");
 	sh_http_response_release(&resp);
 
@@ -723,9 +632,9 @@ test_pages_sign_in(void **state)
 	assert_true(body_has(&resp, "<label for=\"key\">API key</label>"));
 	/* only our own pages are a way back */
 	assert_true(body_has(&resp, "name=\"next\" value=\"/ui/\""));
-	assert_true(header(&resp, "Content-Security-Policy", value, sizeof(value)));
+	assert_true(resp_header(&resp, "Content-Security-Policy", value, sizeof(value)));
 	assert_non_null(strstr(value, "default-src 'none'"));
-	assert_true(header(&resp, "X-Frame-Options", value, sizeof(value)));
+	assert_true(resp_header(&resp, "X-Frame-Options", value, sizeof(value)));
 	sh_http_response_release(&resp);
 
 	/* a wrong key: the form again, 401, the key not echoed */
@@ -733,7 +642,7 @@ test_pages_sign_in(void **state)
 	assert_int_equal(resp.status, 401);
 	assert_true(body_has(&resp, "id=\"key-error\""));
 	assert_false(body_has(&resp, "shk_wrong-guess"));
-	assert_false(header(&resp, "Set-Cookie", value, sizeof(value)));
+	assert_false(resp_header(&resp, "Set-Cookie", value, sizeof(value)));
 	sh_http_response_release(&resp);
 
 	sign_in(e, e->bob, id);
@@ -751,7 +660,7 @@ test_pages_sign_in(void **state)
 
 		snprintf(form, sizeof(form), "key=%s", e->bob);
 		request(e, &resp, "POST", "/ui/sign-in", NULL, form, "HTTPS", "on", NULL);
-		assert_true(header(&resp, "Set-Cookie", value, sizeof(value)));
+		assert_true(resp_header(&resp, "Set-Cookie", value, sizeof(value)));
 		assert_non_null(strstr(value, "; Secure"));
 		sh_http_response_release(&resp);
 	}
@@ -918,7 +827,7 @@ test_pages_setup_form(void **state)
 		 csrf);
 	request(e, &resp, "POST", "/ui/set-up", id, form, NULL);
 	assert_int_equal(resp.status, 303);
-	assert_true(header(&resp, "Location", value, sizeof(value)));
+	assert_true(resp_header(&resp, "Location", value, sizeof(value)));
 	assert_string_equal(value, "/stackhook/ui/integrations/team-gitlab?created=1");
 	sh_http_response_release(&resp);
 	assert_int_equal(count(e->db, "SELECT count(*) FROM integrations WHERE slug = "

@@ -281,6 +281,27 @@ tu_make_instance(const char *dir, const char *extra, bool init,
 	return 0;
 }
 
+/* tu_make_instance in a new temporary directory dir: the start of the
+ * fixtures that need a whole instance.  Returns 0 or -1. */
+static inline int
+tu_instance_open(struct tu_dir *dir, const char *extra, bool init,
+		 struct sh_instance **out)
+{
+	*out = NULL;
+	if (tu_mkdtemp(dir->path, sizeof(dir->path)) < 0)
+		return -1;
+	return tu_make_instance(dir->path, extra, init, out);
+}
+
+/* Undoes tu_instance_open, also a half-done one (inst NULL, dir empty).
+ * Returns 0, or -1 when the directory stays. */
+static inline int
+tu_instance_close(struct tu_dir *dir, struct sh_instance *inst)
+{
+	sh_instance_free(inst);
+	return dir->path[0] != '\0' ? tu_rmtree(dir->path) : 0;
+}
+
 /* cmocka fixtures: a fresh temporary directory per test in *state. */
 static inline int
 tu_dir_setup(void **state)
