@@ -15,6 +15,7 @@ static const struct {
 } tables[] = {
 	{"users", "id"},
 	{"api_keys", "id"},
+	{"sessions", NULL}, /* people signed in to the pages stay signed in */
 	{"spaces", "seq"},
 	{"grants", NULL},
 	{"integrations", "id"},
