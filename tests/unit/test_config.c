@@ -158,6 +158,19 @@ test_seconds_round_up(void **state)
 	sh_config_free(cfg);
 }
 
+/* Nine lines with comments in every place; test_comments adds a tenth. */
+#define COMMENTED                                                      \
+	"# a comment at the start of a line\n"                         \
+	"; another one\n"                                              \
+	"   # an indented comment\n"                                   \
+	"\n"                                                           \
+	"database = /db/stackhook.db # after the value\n"              \
+	"spool = /spool ; after the value\n"                           \
+	"secret_key_file = /key\t# after a tab\n"                      \
+	"public_url = https://ci.example.com/a#b   # "                 \
+	"'#' inside a value stays\n"                                   \
+	"user = svc#1\n"
+
 static void
 test_comments(void **state)
 {
@@ -167,35 +180,13 @@ test_comments(void **state)
 
 	/* The last line's ';' is not preceded by white space: part of the
 	 * value, which makes it invalid.  Check the rest without it first. */
-	assert_int_equal(load_text(state,
-				   "# a comment at the start of a line\n"
-				   "; another one\n"
-				   "   # an indented comment\n"
-				   "\n"
-				   "database = /db/stackhook.db # after the value\n"
-				   "spool = /spool ; after the value\n"
-				   "secret_key_file = /key\t# after a tab\n"
-				   "public_url = https://ci.example.com/a#b   # "
-				   "'#' inside a value stays\n"
-				   "user = svc#1\n"
-				   "max_body = 1M;\n",
-				   path, &cfg, &err),
+	assert_int_equal(load_text(state, COMMENTED "max_body = 1M;\n", path,
+				   &cfg, &err),
 			 -1);
 	assert_non_null(strstr(err.msg, ":10: max_body"));
 
-	assert_int_equal(load_text(state,
-				   "# a comment at the start of a line\n"
-				   "; another one\n"
-				   "   # an indented comment\n"
-				   "\n"
-				   "database = /db/stackhook.db # after the value\n"
-				   "spool = /spool ; after the value\n"
-				   "secret_key_file = /key\t# after a tab\n"
-				   "public_url = https://ci.example.com/a#b   # "
-				   "'#' inside a value stays\n"
-				   "user = svc#1\n"
-				   "max_body = 1M ; ok\n",
-				   path, &cfg, &err),
+	assert_int_equal(load_text(state, COMMENTED "max_body = 1M ; ok\n", path,
+				   &cfg, &err),
 			 0);
 	assert_string_equal(cfg->database, "/db/stackhook.db");
 	assert_string_equal(cfg->spool, "/spool");
@@ -510,13 +501,62 @@ test_public_url_trailing_slash(void **state)
 	}
 }
 
+/* A number parser of the config, its answer widened to one type so that
+ * one check serves them all. */
+typedef int (*number_parser)(const char *text, long long *out);
+
+struct number_case {
+	const char *text;
+	long long want;
+};
+
+static int
+parse_size(const char *text, long long *out)
+{
+	size_t v = (size_t)*out;
+	int rc = sh_config_parse_size(text, &v);
+
+	*out = (long long)v;
+	return rc;
+}
+
+static int
+parse_duration(const char *text, long long *out)
+{
+	int64_t v = *out;
+	int rc = sh_config_parse_duration_ms(text, &v);
+
+	*out = v;
+	return rc;
+}
+
+/* parse (what names it in messages) takes every good text to its value,
+ * and refuses every bad one without touching its output. */
+static void
+check_parser(const char *what, number_parser parse,
+	     const struct number_case *good, size_t ngood,
+	     const char *const *bad, size_t nbad)
+{
+	long long out;
+
+	for (size_t i = 0; i < ngood; i++) {
+		out = 12345;
+		if (parse(good[i].text, &out) != 0)
+			fail_msg("%s \"%s\" refused", what, good[i].text);
+		assert_int_equal(out, good[i].want);
+	}
+	for (size_t i = 0; i < nbad; i++) {
+		out = 12345;
+		if (parse(bad[i], &out) != -1)
+			fail_msg("%s \"%s\" accepted as %lld", what, bad[i], out);
+		assert_int_equal(out, 12345);
+	}
+}
+
 static void
 test_parse_size(void **state)
 {
-	static const struct {
-		const char *text;
-		size_t want;
-	} good[] = {
+	static const struct number_case good[] = {
 		{"0", 0},
 		{"1048576", 1048576},
 		{"512K", 512 * 1024},
@@ -532,30 +572,16 @@ test_parse_size(void **state)
 		"99999999999999999999999",
 		"18446744073709551615G",
 	};
-	size_t out;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		out = 12345;
-		if (sh_config_parse_size(good[i].text, &out) != 0)
-			fail_msg("size \"%s\" refused", good[i].text);
-		assert_int_equal(out, good[i].want);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		out = 12345;
-		if (sh_config_parse_size(bad[i], &out) != -1)
-			fail_msg("size \"%s\" accepted as %zu", bad[i], out);
-		assert_int_equal(out, 12345);
-	}
+	check_parser("size", parse_size, good, sizeof(good) / sizeof(good[0]),
+		     bad, sizeof(bad) / sizeof(bad[0]));
 }
 
 static void
 test_parse_duration(void **state)
 {
-	static const struct {
-		const char *text;
-		int64_t want;
-	} good[] = {
+	static const struct number_case good[] = {
 		{"500ms", 500},
 		{"30s", 30000},
 		{"30", 30000},
@@ -571,22 +597,11 @@ test_parse_duration(void **state)
 		"99999999999999999999", "9223372036854775807d",
 		"9223372036854775807", /* bare seconds, overflows in ms */
 	};
-	int64_t out;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-		out = 12345;
-		if (sh_config_parse_duration_ms(good[i].text, &out) != 0)
-			fail_msg("duration \"%s\" refused", good[i].text);
-		assert_int_equal(out, good[i].want);
-	}
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		out = 12345;
-		if (sh_config_parse_duration_ms(bad[i], &out) != -1)
-			fail_msg("duration \"%s\" accepted as %lld", bad[i],
-				 (long long)out);
-		assert_int_equal(out, 12345);
-	}
+	check_parser("duration", parse_duration, good,
+		     sizeof(good) / sizeof(good[0]), bad,
+		     sizeof(bad) / sizeof(bad[0]));
 }
 
 static void
