@@ -40,6 +40,7 @@ struct model {
 	struct sh_integration_env env;
 	const char *prefix; /* status_prefix */
 	struct sh_actor root, padmin, creader, sib, stranger;
+	struct sh_err last; /* the error of the last REFUSED call */
 };
 
 /* ------------------------------------------------------------------ */
@@ -215,16 +216,89 @@ add_user(struct sh_db *db, const char *name, struct sh_actor *actor)
 	actor->address = "192.0.2.1";
 }
 
-static void
-create_space(struct model *m, const char *body_text, const char *expected_id)
+/* ------------------------------------------------------------------ */
+/* the writes with a JSON body: one call states one check */
+
+enum op {
+	SPACE_CREATE,
+	SPACE_PATCH,
+	INTEGRATION_CREATE,
+	INTEGRATION_PATCH,
+	STACK_CREATE,
+	STACK_PATCH,
+};
+
+/* Runs op as actor a; id names what a patch changes (a create has none). */
+static int
+run_op(struct model *m, enum op op, const struct sh_actor *a, const char *id,
+       const cJSON *body, cJSON **out, struct sh_err *err)
+{
+	switch (op) {
+	case SPACE_CREATE:
+		return sh_spaces_create(m->db, a, body, out, err);
+	case SPACE_PATCH:
+		return sh_spaces_patch(m->db, a, id, body, out, err);
+	case INTEGRATION_CREATE:
+		return sh_integrations_create(m->db, &m->env, a, body, out, err);
+	case INTEGRATION_PATCH:
+		return sh_integrations_patch(m->db, &m->env, a, id, body, out, err);
+	case STACK_CREATE:
+		return sh_stacks_create(m->db, m->prefix, a, body, out, err);
+	case STACK_PATCH:
+		return sh_stacks_patch(m->db, m->prefix, a, id, body, out, err);
+	}
+	fail_msg("unknown op %d", (int)op);
+	return -1;
+}
+
+/* op with body_text (see J) as a must succeed; returns the answer (delete
+ * it).  Through DONE, failures name the caller's line. */
+static cJSON *
+done_at(int line, struct model *m, enum op op, const struct sh_actor *a,
+	const char *id, const char *body_text)
 {
 	struct sh_err err;
 	cJSON *body = J("%s", body_text), *out = NULL;
+	int rc;
 
-	OK(sh_spaces_create(m->db, &m->root, body, &out, &err));
+	sh_err_clear(&err);
+	rc = run_op(m, op, a, id, body, &out, &err);
+	cJSON_Delete(body);
+	expect_ok(rc, &err, body_text, line);
+	return out;
+}
+
+/* op with body_text as a must fail with code (on field, unless NULL) and
+ * answer nothing; the error stays in m->last for checks of its message. */
+static void
+refused_at(int line, struct model *m, enum op op, const struct sh_actor *a,
+	   const char *id, const char *body_text, enum sh_errcode code,
+	   const char *field)
+{
+	cJSON *body = J("%s", body_text), *out = NULL;
+	bool answered;
+	int rc;
+
+	sh_err_clear(&m->last);
+	rc = run_op(m, op, a, id, body, &out, &m->last);
+	cJSON_Delete(body);
+	answered = out != NULL;
+	cJSON_Delete(out);
+	expect_fail(rc, &m->last, code, field, body_text, line);
+	if (answered)
+		fail_msg("line %d: %s: refused, yet answered", line, body_text);
+}
+
+#define DONE(...) done_at(__LINE__, __VA_ARGS__)
+#define REFUSED(...) refused_at(__LINE__, __VA_ARGS__)
+
+static void
+create_space(struct model *m, const char *body_text, const char *expected_id)
+{
+	cJSON *out = DONE(m, SPACE_CREATE, &m->root, NULL, body_text);
+
 	assert_string_equal(str(out, "id"), expected_id);
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 }
 
 static void
@@ -246,12 +320,10 @@ model_setup(void **state)
 	const unsigned char *key;
 	struct sh_err err;
 
-	if (m == NULL || tu_mkdtemp(m->dir.path, sizeof(m->dir.path)) < 0) {
-		free(m);
+	if (m == NULL)
 		return -1;
-	}
 	*state = m;
-	if (tu_make_instance(m->dir.path, NULL, true, &m->inst) < 0 ||
+	if (tu_instance_open(&m->dir, NULL, true, &m->inst) < 0 ||
 	    sh_instance_db(m->inst, &m->db, &err) < 0 ||
 	    sh_instance_key(m->inst, &key, &err) < 0)
 		return -1;
@@ -292,8 +364,7 @@ model_teardown(void **state)
 
 	if (m == NULL)
 		return 0;
-	sh_instance_free(m->inst);
-	rc = tu_rmtree(m->dir.path);
+	rc = tu_instance_close(&m->dir, m->inst);
 	free(m);
 	return rc;
 }
@@ -303,12 +374,7 @@ static cJSON *
 make_integration(struct model *m, const struct sh_actor *actor,
 		 const char *body_text)
 {
-	struct sh_err err;
-	cJSON *body = J("%s", body_text), *out = NULL;
-
-	OK(sh_integrations_create(m->db, &m->env, actor, body, &out, &err));
-	cJSON_Delete(body);
-	return out;
+	return DONE(m, INTEGRATION_CREATE, actor, NULL, body_text);
 }
 
 /* "GitLab Prod" in parentspace, by its admin. */
@@ -334,12 +400,7 @@ make_default(struct model *m)
 static cJSON *
 make_stack(struct model *m, const struct sh_actor *actor, const char *body_text)
 {
-	struct sh_err err;
-	cJSON *body = J("%s", body_text), *out = NULL;
-
-	OK(sh_stacks_create(m->db, m->prefix, actor, body, &out, &err));
-	cJSON_Delete(body);
-	return out;
+	return DONE(m, STACK_CREATE, actor, NULL, body_text);
 }
 
 /* The stack "vpc" in childspace attached to gitlab-prod. */
@@ -350,6 +411,26 @@ make_vpc(struct model *m)
 			  "{'id': 'vpc', 'name': 'VPC', 'space': 'childspace', "
 			  "'integration': 'gitlab-prod', 'namespace': 'group-1', "
 			  "'repository': 'project-a', 'branch': 'main'}");
+}
+
+/* model_setup, and "GitLab Prod" (make_prod). */
+static int
+prod_setup(void **state)
+{
+	if (model_setup(state) < 0)
+		return -1;
+	cJSON_Delete(make_prod(*state));
+	return 0;
+}
+
+/* prod_setup, and the stack "vpc" attached to it (make_vpc). */
+static int
+vpc_setup(void **state)
+{
+	if (prod_setup(state) < 0)
+		return -1;
+	cJSON_Delete(make_vpc(*state));
+	return 0;
 }
 
 static cJSON *
@@ -380,6 +461,43 @@ details(struct model *m, const struct sh_actor *a, const char *slug)
 
 	OK(sh_integrations_details(m->db, &m->env, a, slug, &out, &err));
 	return out;
+}
+
+enum kind { SPACES, INTEGRATIONS, STACKS };
+
+/* The first page of kind that a sees; filter is for stacks only. */
+static cJSON *
+first_of(struct model *m, enum kind kind, const struct sh_actor *a,
+	 const struct sh_stack_filter *filter)
+{
+	struct sh_err err;
+	cJSON *page = NULL;
+
+	switch (kind) {
+	case SPACES:
+		OK(sh_spaces_list(m->db, a, &first_page, &page, &err));
+		break;
+	case INTEGRATIONS:
+		OK(sh_integrations_list(m->db, a, &first_page, &page, &err));
+		break;
+	case STACKS:
+		OK(sh_stacks_list(m->db, m->prefix, a, filter, &first_page, &page,
+				  &err));
+		break;
+	}
+	return page;
+}
+
+/* a sees exactly the n ids (slugs for integrations) of kind. */
+static void
+expect_sees(struct model *m, enum kind kind, const struct sh_actor *a,
+	    const struct sh_stack_filter *filter, const char *const *ids,
+	    size_t n)
+{
+	cJSON *page = first_of(m, kind, a, filter);
+
+	expect_listed(page, kind == INTEGRATIONS ? "slug" : "id", ids, n);
+	cJSON_Delete(page);
 }
 
 /* Keys of a space, an integration summary and a stack (SPEC §4.2). */
@@ -489,10 +607,8 @@ test_space_list_visibility(void **state)
 	static const char *const creader[] = {"childspace"};
 	static const char *const sib[] = {"siblingspace"};
 	struct model *m = *state;
-	struct sh_err err;
-	cJSON *page = NULL;
+	cJSON *page = first_of(m, SPACES, &m->root, NULL);
 
-	OK(sh_spaces_list(m->db, &m->root, &first_page, &page, &err));
 	expect_listed(page, "id", all, COUNT(all));
 	/* newest first */
 	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(page, "items"), 0),
@@ -500,18 +616,10 @@ test_space_list_visibility(void **state)
 			    "siblingspace");
 	assert_true(is_null(page, "next"));
 	cJSON_Delete(page);
-	OK(sh_spaces_list(m->db, &m->padmin, &first_page, &page, &err));
-	expect_listed(page, "id", padmin, COUNT(padmin));
-	cJSON_Delete(page);
-	OK(sh_spaces_list(m->db, &m->creader, &first_page, &page, &err));
-	expect_listed(page, "id", creader, COUNT(creader));
-	cJSON_Delete(page);
-	OK(sh_spaces_list(m->db, &m->sib, &first_page, &page, &err));
-	expect_listed(page, "id", sib, COUNT(sib));
-	cJSON_Delete(page);
-	OK(sh_spaces_list(m->db, &m->stranger, &first_page, &page, &err));
-	expect_listed(page, "id", NULL, 0);
-	cJSON_Delete(page);
+	expect_sees(m, SPACES, &m->padmin, NULL, padmin, COUNT(padmin));
+	expect_sees(m, SPACES, &m->creader, NULL, creader, COUNT(creader));
+	expect_sees(m, SPACES, &m->sib, NULL, sib, COUNT(sib));
+	expect_sees(m, SPACES, &m->stranger, NULL, NULL, 0);
 }
 
 static void
@@ -544,37 +652,34 @@ test_space_list_pages(void **state)
 static void
 test_space_create_rights(void **state)
 {
+	static const char reader_made[] =
+		"{'name': 'Reader Made', 'parent': 'childspace'}";
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out;
 
 	/* the admin of the parent creates; inherit defaults to true */
-	body = J("{'name': 'Grand Child', 'parent': 'childspace'}");
-	OK(sh_spaces_create(m->db, &m->padmin, body, &out, &err));
+	out = DONE(m, SPACE_CREATE, &m->padmin, NULL,
+		   "{'name': 'Grand Child', 'parent': 'childspace'}");
 	assert_string_equal(str(out, "id"), "grand-child");
 	assert_string_equal(str(out, "parent"), "childspace");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "inherit")));
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 
 	/* a reader of the parent may not: 403 */
-	body = J("{'name': 'Reader Made', 'parent': 'childspace'}");
-	FAILS(sh_spaces_create(m->db, &m->creader, body, &out, &err), SH_E_FORBIDDEN,
-	      "parent");
+	REFUSED(m, SPACE_CREATE, &m->creader, NULL, reader_made, SH_E_FORBIDDEN,
+		"parent");
 	/* who cannot read the parent: 404 */
-	FAILS(sh_spaces_create(m->db, &m->sib, body, &out, &err), SH_E_NOT_FOUND,
-	      "parent");
-	FAILS(sh_spaces_create(m->db, &m->stranger, body, &out, &err),
-	      SH_E_NOT_FOUND, "parent");
-	cJSON_Delete(body);
+	REFUSED(m, SPACE_CREATE, &m->sib, NULL, reader_made, SH_E_NOT_FOUND,
+		"parent");
+	REFUSED(m, SPACE_CREATE, &m->stranger, NULL, reader_made, SH_E_NOT_FOUND,
+		"parent");
 	/* no parent means root: only root admins */
-	body = J("{'name': 'Top'}");
-	FAILS(sh_spaces_create(m->db, &m->padmin, body, &out, &err), SH_E_NOT_FOUND,
-	      "parent");
-	OK(sh_spaces_create(m->db, &m->root, body, &out, &err));
+	REFUSED(m, SPACE_CREATE, &m->padmin, NULL, "{'name': 'Top'}",
+		SH_E_NOT_FOUND, "parent");
+	out = DONE(m, SPACE_CREATE, &m->root, NULL, "{'name': 'Top'}");
 	assert_string_equal(str(out, "parent"), "root");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 	/* nothing was created by the refused calls */
 	FAILS(sh_spaces_get(m->db, &m->root, "reader-made", &out, &err),
 	      SH_E_NOT_FOUND, NULL);
@@ -583,104 +688,79 @@ test_space_create_rights(void **state)
 static void
 test_space_create_checks(void **state)
 {
+	static const struct {
+		bool by_root; /* else by parent-admin */
+		const char *body;
+		enum sh_errcode code;
+		const char *field;
+	} cases[] = {
+		{false, "{'name': 'X', 'id': 'Bad Id', 'parent': 'parentspace'}",
+		 SH_E_INVALID_FIELD, "id"},
+		{false, "{'name': 'ChildSpace', 'parent': 'parentspace'}",
+		 SH_E_CONFLICT, "id"},
+		{true, "{'name': 'Root'}", SH_E_CONFLICT, "id"},
+		{true, "{'name': 'X', 'parent': 'nowhere'}", SH_E_NOT_FOUND,
+		 "parent"},
+		{true, "{'name': 'X', 'owner': 'me'}", SH_E_UNKNOWN_FIELD, "owner"},
+		{true, "{'parent': 'parentspace'}", SH_E_MISSING_FIELD, "name"},
+		{true, "{'name': '!!!'}", SH_E_INVALID_FIELD, "name"},
+		{true, "{'name': 'X', 'inherit': 'yes'}", SH_E_INVALID_FIELD,
+		 "inherit"},
+	};
 	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
 
-	body = J("{'name': 'X', 'id': 'Bad Id', 'parent': 'parentspace'}");
-	FAILS(sh_spaces_create(m->db, &m->padmin, body, &out, &err),
-	      SH_E_INVALID_FIELD, "id");
-	cJSON_Delete(body);
-	body = J("{'name': 'ChildSpace', 'parent': 'parentspace'}");
-	FAILS(sh_spaces_create(m->db, &m->padmin, body, &out, &err), SH_E_CONFLICT,
-	      "id");
-	cJSON_Delete(body);
-	body = J("{'name': 'Root'}");
-	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err), SH_E_CONFLICT,
-	      "id");
-	cJSON_Delete(body);
-	body = J("{'name': 'X', 'parent': 'nowhere'}");
-	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err), SH_E_NOT_FOUND,
-	      "parent");
-	cJSON_Delete(body);
-	body = J("{'name': 'X', 'owner': 'me'}");
-	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err),
-	      SH_E_UNKNOWN_FIELD, "owner");
-	cJSON_Delete(body);
-	body = J("{'parent': 'parentspace'}");
-	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err),
-	      SH_E_MISSING_FIELD, "name");
-	cJSON_Delete(body);
-	body = J("{'name': '!!!'}");
-	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err),
-	      SH_E_INVALID_FIELD, "name");
-	cJSON_Delete(body);
-	body = J("{'name': 'X', 'inherit': 'yes'}");
-	FAILS(sh_spaces_create(m->db, &m->root, body, &out, &err),
-	      SH_E_INVALID_FIELD, "inherit");
-	cJSON_Delete(body);
+	for (size_t i = 0; i < COUNT(cases); i++)
+		REFUSED(m, SPACE_CREATE, cases[i].by_root ? &m->root : &m->padmin,
+			NULL, cases[i].body, cases[i].code, cases[i].field);
 }
 
 static void
 test_space_patch_rights(void **state)
 {
+	static const char desc[] = "{'description': 'Networks\\nand more'}";
 	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out;
 
-	body = J("{'description': 'Networks\\nand more'}");
 	/* admin of the parent */
-	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
+	out = DONE(m, SPACE_PATCH, &m->padmin, "childspace", desc);
 	assert_string_equal(str(out, "description"), "Networks\nand more");
 	assert_string_equal(str(out, "name"), "ChildSpace");
 	cJSON_Delete(out);
 	/* a reader: 403; who cannot read it: 404 */
-	FAILS(sh_spaces_patch(m->db, &m->creader, "childspace", body, &out, &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_spaces_patch(m->db, &m->sib, "childspace", body, &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_spaces_patch(m->db, &m->stranger, "childspace", body, &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	REFUSED(m, SPACE_PATCH, &m->creader, "childspace", desc, SH_E_FORBIDDEN,
+		NULL);
+	REFUSED(m, SPACE_PATCH, &m->sib, "childspace", desc, SH_E_NOT_FOUND, NULL);
+	REFUSED(m, SPACE_PATCH, &m->stranger, "childspace", desc, SH_E_NOT_FOUND,
+		NULL);
 	/* an admin of a space is not an admin of its parent */
-	FAILS(sh_spaces_patch(m->db, &m->padmin, "parentspace", body, &out, &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_spaces_patch(m->db, &m->sib, "siblingspace", body, &out, &err),
-	      SH_E_FORBIDDEN, NULL);
-	OK(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err));
-	cJSON_Delete(out);
-	FAILS(sh_spaces_patch(m->db, &m->root, "nowhere", body, &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	cJSON_Delete(body);
+	REFUSED(m, SPACE_PATCH, &m->padmin, "parentspace", desc, SH_E_FORBIDDEN,
+		NULL);
+	REFUSED(m, SPACE_PATCH, &m->sib, "siblingspace", desc, SH_E_FORBIDDEN,
+		NULL);
+	cJSON_Delete(DONE(m, SPACE_PATCH, &m->root, "parentspace", desc));
+	REFUSED(m, SPACE_PATCH, &m->root, "nowhere", desc, SH_E_NOT_FOUND, NULL);
 
 	/* a new name keeps the id */
-	body = J("{'name': 'Child Space Renamed'}");
-	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
+	out = DONE(m, SPACE_PATCH, &m->padmin, "childspace",
+		   "{'name': 'Child Space Renamed'}");
 	assert_string_equal(str(out, "id"), "childspace");
 	assert_string_equal(str(out, "name"), "Child Space Renamed");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
-	body = J("{'name': 'ChildSpace'}");
-	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
-	cJSON_Delete(out);
-	cJSON_Delete(body);
+	cJSON_Delete(DONE(m, SPACE_PATCH, &m->padmin, "childspace",
+			  "{'name': 'ChildSpace'}"));
 
 	/* null clears the description */
-	body = J("{'description': null}");
-	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
+	out = DONE(m, SPACE_PATCH, &m->padmin, "childspace",
+		   "{'description': null}");
 	assert_string_equal(str(out, "description"), "");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 
 	/* the id is not for changing */
-	body = J("{'id': 'other'}");
-	FAILS(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err),
-	      SH_E_NAME_IMMUTABLE, "id");
-	cJSON_Delete(body);
+	REFUSED(m, SPACE_PATCH, &m->root, "childspace", "{'id': 'other'}",
+		SH_E_NAME_IMMUTABLE, "id");
 	/* nor may a required field become null */
-	body = J("{'name': null}");
-	FAILS(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err),
-	      SH_E_INVALID_FIELD, "name");
-	cJSON_Delete(body);
+	REFUSED(m, SPACE_PATCH, &m->root, "childspace", "{'name': null}",
+		SH_E_INVALID_FIELD, "name");
 	out = get_space(m, &m->root, "childspace");
 	assert_string_equal(str(out, "name"), "ChildSpace");
 	cJSON_Delete(out);
@@ -691,73 +771,55 @@ test_space_move(void **state)
 {
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out;
 
 	/* below itself, or below its own child: refused */
-	body = J("{'parent': 'childspace'}");
-	FAILS(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err),
-	      SH_E_INVALID_FIELD, "parent");
-	cJSON_Delete(body);
-	body = J("{'parent': 'parentspace'}");
-	FAILS(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err),
-	      SH_E_INVALID_FIELD, "parent");
-	cJSON_Delete(body);
-	body = J("{'parent': 'childspace'}");
-	FAILS(sh_spaces_patch(m->db, &m->root, "root", body, &out, &err),
-	      SH_E_INVALID_FIELD, "parent");
-	cJSON_Delete(body);
+	REFUSED(m, SPACE_PATCH, &m->root, "parentspace", "{'parent': 'childspace'}",
+		SH_E_INVALID_FIELD, "parent");
+	REFUSED(m, SPACE_PATCH, &m->root, "parentspace",
+		"{'parent': 'parentspace'}", SH_E_INVALID_FIELD, "parent");
+	REFUSED(m, SPACE_PATCH, &m->root, "root", "{'parent': 'childspace'}",
+		SH_E_INVALID_FIELD, "parent");
 	out = get_space(m, &m->root, "parentspace");
 	assert_string_equal(str(out, "parent"), "root");
 	cJSON_Delete(out);
 
-	/* a move needs admin of the new parent too */
-	body = J("{'parent': 'siblingspace'}");
-	/* parent-admin sees siblingspace (its child) but is not its admin */
-	FAILS(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err),
-	      SH_E_FORBIDDEN, "parent");
-	OK(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err));
+	/* a move needs admin of the new parent too: parent-admin sees
+	 * siblingspace (its child) but is not its admin */
+	REFUSED(m, SPACE_PATCH, &m->padmin, "childspace",
+		"{'parent': 'siblingspace'}", SH_E_FORBIDDEN, "parent");
+	out = DONE(m, SPACE_PATCH, &m->root, "childspace",
+		   "{'parent': 'siblingspace'}");
 	assert_string_equal(str(out, "parent"), "siblingspace");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 	/* child-reader now reads nothing above childspace, and the parent's
 	 * admin lost childspace (its chain goes through siblingspace) */
 	FAILS(sh_spaces_get(m->db, &m->padmin, "childspace", &out, &err),
 	      SH_E_NOT_FOUND, NULL);
-	out = get_space(m, &m->sib, "childspace");
-	cJSON_Delete(out);
+	cJSON_Delete(get_space(m, &m->sib, "childspace"));
 	/* the root space has no parent to take, and nothing to inherit */
-	body = J("{'inherit': true}");
-	FAILS(sh_spaces_patch(m->db, &m->root, "root", body, &out, &err),
-	      SH_E_INVALID_FIELD, "inherit");
-	cJSON_Delete(body);
+	REFUSED(m, SPACE_PATCH, &m->root, "root", "{'inherit': true}",
+		SH_E_INVALID_FIELD, "inherit");
 }
 
 static void
 test_space_inherit_changes_roles(void **state)
 {
 	struct model *m = *state;
+	struct sh_authz *az;
 	struct sh_err err;
-	cJSON *body, *out = NULL;
 
-	body = J("{'inherit': false}");
-	OK(sh_spaces_patch(m->db, &m->padmin, "childspace", body, &out, &err));
-	cJSON_Delete(out);
-	cJSON_Delete(body);
+	cJSON_Delete(DONE(m, SPACE_PATCH, &m->padmin, "childspace",
+			  "{'inherit': false}"));
 	/* parent-admin's role came through inheritance only: no role in the
 	 * space itself any more, though it still manages it as the parent's
 	 * admin */
-	{
-		struct sh_authz *az;
-
-		OK(sh_authz_load(m->db, m->padmin.user_id, &az, &err));
-		assert_int_equal(sh_authz_role(az, "childspace"), SH_ROLE_NONE);
-		sh_authz_free(az);
-	}
+	OK(sh_authz_load(m->db, m->padmin.user_id, &az, &err));
+	assert_int_equal(sh_authz_role(az, "childspace"), SH_ROLE_NONE);
+	sh_authz_free(az);
 	/* the direct grant stays; root admins stay admins everywhere */
-	out = get_space(m, &m->creader, "childspace");
-	cJSON_Delete(out);
-	out = get_space(m, &m->root, "childspace");
-	cJSON_Delete(out);
+	cJSON_Delete(get_space(m, &m->creader, "childspace"));
+	cJSON_Delete(get_space(m, &m->root, "childspace"));
 }
 
 static void
@@ -765,7 +827,7 @@ test_space_delete(void **state)
 {
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out = NULL;
 
 	/* not empty: 409 naming the children */
 	FAILS(sh_spaces_delete(m->db, &m->root, "parentspace", &err), SH_E_CONFLICT,
@@ -791,10 +853,9 @@ test_space_delete(void **state)
 	FAILS(sh_spaces_get(m->db, &m->creader, "childspace", &out, &err),
 	      SH_E_NOT_FOUND, NULL);
 	/* the id is free again, without the old grants */
-	body = J("{'name': 'ChildSpace', 'parent': 'parentspace', 'inherit': false}");
-	OK(sh_spaces_create(m->db, &m->padmin, body, &out, &err));
-	cJSON_Delete(out);
-	cJSON_Delete(body);
+	cJSON_Delete(DONE(m, SPACE_CREATE, &m->padmin, NULL,
+			  "{'name': 'ChildSpace', 'parent': 'parentspace', "
+			  "'inherit': false}"));
 	FAILS(sh_spaces_get(m->db, &m->creader, "childspace", &out, &err),
 	      SH_E_NOT_FOUND, NULL);
 }
@@ -854,20 +915,14 @@ test_space_change_breaking_attachment(void **state)
 		"{'parent': 'root', 'inherit': true}",
 	};
 	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out;
 
-	cJSON_Delete(make_prod(m));
-	cJSON_Delete(make_vpc(m));
 	for (size_t i = 0; i < COUNT(changes); i++) {
-		body = J("%s", changes[i]);
-		FAILS(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err),
-		      SH_E_CONFLICT, NULL);
-		if (strstr(err.msg, "vpc") == NULL)
+		REFUSED(m, SPACE_PATCH, &m->root, "childspace", changes[i],
+			SH_E_CONFLICT, NULL);
+		if (strstr(m->last.msg, "vpc") == NULL)
 			fail_msg("%s: the conflict does not name the stack: %s",
-				 changes[i], err.msg);
-		assert_null(out);
-		cJSON_Delete(body);
+				 changes[i], m->last.msg);
 	}
 	/* nothing changed */
 	out = get_space(m, &m->root, "childspace");
@@ -880,21 +935,14 @@ test_space_change_breaking_attachment(void **state)
 
 	/* the parent's own inherit flag does not matter to the chain from
 	 * childspace up to parentspace */
-	body = J("{'inherit': false}");
-	OK(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err));
-	cJSON_Delete(out);
-	cJSON_Delete(body);
+	cJSON_Delete(DONE(m, SPACE_PATCH, &m->root, "parentspace",
+			  "{'inherit': false}"));
 
 	/* once detached, the change goes through */
-	body = J("{'integration': null}");
-	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err));
-	cJSON_Delete(out);
-	cJSON_Delete(body);
-	body = J("{'inherit': false}");
-	OK(sh_spaces_patch(m->db, &m->root, "childspace", body, &out, &err));
+	cJSON_Delete(DONE(m, STACK_PATCH, &m->root, "vpc", "{'integration': null}"));
+	out = DONE(m, SPACE_PATCH, &m->root, "childspace", "{'inherit': false}");
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(out, "inherit")));
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 }
 
 /* Moving the space an integration lives in keeps the stacks below it. */
@@ -902,16 +950,11 @@ static void
 test_space_move_with_its_stacks(void **state)
 {
 	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out;
 
-	cJSON_Delete(make_prod(m));
-	cJSON_Delete(make_vpc(m));
 	create_space(m, "{'name': 'Other'}", "other");
-	body = J("{'parent': 'other'}");
-	OK(sh_spaces_patch(m->db, &m->root, "parentspace", body, &out, &err));
-	cJSON_Delete(out);
-	cJSON_Delete(body);
+	cJSON_Delete(DONE(m, SPACE_PATCH, &m->root, "parentspace",
+			  "{'parent': 'other'}"));
 	out = get_stack(m, &m->root, "vpc");
 	assert_string_equal(str(out, "integration"), "gitlab-prod");
 	cJSON_Delete(out);
@@ -955,10 +998,10 @@ test_space_members(void **state)
 	{
 		struct sh_actor w = {.user_id = u.id, .name = "newcomer"};
 
-		out = make_stack(m, &w,
-				 "{'name': 'By Writer', 'space': 'childspace', "
-				 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
-		cJSON_Delete(out);
+		cJSON_Delete(make_stack(m, &w,
+					"{'name': 'By Writer', 'space': 'childspace', "
+					"'namespace': 'g', 'repository': 'r', "
+					"'branch': 'main'}"));
 		/* removing the grant takes it away */
 		OK(sh_spaces_remove_member(m->db, &m->padmin, "childspace", "newcomer",
 					   &err));
@@ -1030,108 +1073,89 @@ test_integration_create(void **state)
 static void
 test_integration_create_rights(void **state)
 {
+	static const char child_gl[] =
+		"{'name': 'Child GL', 'space': 'childspace', "
+		"'api_host_url': 'https://gitlab.example.com'}";
+	static const struct {
+		const char *body;
+		enum sh_errcode code;
+		const char *field;
+	} bad[] = {
+		{"{'name': 'X', 'space': 'nowhere', "
+		 "'api_host_url': 'https://gitlab.example.com'}",
+		 SH_E_NOT_FOUND, "space"},
+		{"{'name': 'X', 'api_host_url': 'https://gitlab.example.com'}",
+		 SH_E_MISSING_FIELD, "space"},
+		{"{'name': 'X', 'space': 'childspace'}", SH_E_MISSING_FIELD,
+		 "api_host_url"},
+		{"{'name': 'X', 'type': 'group', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.example.com'}",
+		 SH_E_INVALID_FIELD, "type"},
+		{"{'name': 'X', 'space': 'childspace', 'api_token': 7, "
+		 "'api_host_url': 'https://gitlab.example.com'}",
+		 SH_E_INVALID_FIELD, "api_token"},
+		{"{'name': 'X', 'space': 'childspace', 'ca_file': 'relative.pem', "
+		 "'api_host_url': 'https://gitlab.example.com'}",
+		 SH_E_INVALID_FIELD, "ca_file"},
+		/* a name is one line of printable characters */
+		{"{'name': 'GitLab\\nProd', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.example.com'}",
+		 SH_E_INVALID_FIELD, "name"},
+		/* a name of more than 64 characters */
+		{"{'name': '0000000000000000000000000000000000000000000000000000000000"
+		 "0000000', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.example.com'}",
+		 SH_E_INVALID_FIELD, "name"},
+	};
 	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
 
-	body = J("{'name': 'Child GL', 'space': 'childspace', "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->creader, body, &out, &err),
-	      SH_E_FORBIDDEN, "space");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->sib, body, &out, &err),
-	      SH_E_NOT_FOUND, "space");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->stranger, body, &out, &err),
-	      SH_E_NOT_FOUND, "space");
+	REFUSED(m, INTEGRATION_CREATE, &m->creader, NULL, child_gl, SH_E_FORBIDDEN,
+		"space");
+	REFUSED(m, INTEGRATION_CREATE, &m->sib, NULL, child_gl, SH_E_NOT_FOUND,
+		"space");
+	REFUSED(m, INTEGRATION_CREATE, &m->stranger, NULL, child_gl,
+		SH_E_NOT_FOUND, "space");
 	/* an admin of the parent is an admin of the child */
-	OK(sh_integrations_create(m->db, &m->env, &m->padmin, body, &out, &err));
-	cJSON_Delete(out);
-	cJSON_Delete(body);
-
-	body = J("{'name': 'X', 'space': 'nowhere', "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_NOT_FOUND, "space");
-	cJSON_Delete(body);
-	body = J("{'name': 'X', 'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_MISSING_FIELD, "space");
-	cJSON_Delete(body);
-	body = J("{'name': 'X', 'space': 'childspace'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_MISSING_FIELD, "api_host_url");
-	cJSON_Delete(body);
-	body = J("{'name': 'X', 'type': 'group', 'space': 'childspace', "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_INVALID_FIELD, "type");
-	cJSON_Delete(body);
-	body = J("{'name': 'X', 'space': 'childspace', 'api_token': 7, "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_INVALID_FIELD, "api_token");
-	cJSON_Delete(body);
-	body = J("{'name': 'X', 'space': 'childspace', 'ca_file': 'relative.pem', "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_INVALID_FIELD, "ca_file");
-	cJSON_Delete(body);
-	/* a name is one line of printable characters */
-	body = J("{'name': 'GitLab\\nProd', 'space': 'childspace', "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_INVALID_FIELD, "name");
-	cJSON_Delete(body);
-	/* a name of more than 64 characters */
-	body = J("{'name': '%065d', 'space': 'childspace', "
-		 "'api_host_url': 'https://gitlab.example.com'}", 0);
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_INVALID_FIELD, "name");
-	cJSON_Delete(body);
+	cJSON_Delete(make_integration(m, &m->padmin, child_gl));
+	for (size_t i = 0; i < COUNT(bad); i++)
+		REFUSED(m, INTEGRATION_CREATE, &m->root, NULL, bad[i].body,
+			bad[i].code, bad[i].field);
 }
 
 static void
 test_integration_default(void **state)
 {
+	static const char second[] =
+		"{'name': 'Second Default', 'type': 'default', "
+		"'api_host_url': 'https://gitlab.example.com'}";
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out;
 
-	body = J("{'name': 'GitLab Com', 'type': 'default', "
-		 "'api_host_url': 'https://gitlab.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->padmin, body, &out, &err),
-	      SH_E_FORBIDDEN, NULL);
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_CREATE, &m->padmin, NULL,
+		"{'name': 'GitLab Com', 'type': 'default', "
+		"'api_host_url': 'https://gitlab.com'}",
+		SH_E_FORBIDDEN, NULL);
 	out = make_default(m);
 	assert_string_equal(str(out, "type"), "default");
 	assert_string_equal(str(out, "space"), "root");
 	cJSON_Delete(out);
 	/* only one */
-	body = J("{'name': 'Second Default', 'type': 'default', "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_CONFLICT, "type");
-	assert_non_null(strstr(err.msg, "GitLab Com"));
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_CREATE, &m->root, NULL, second, SH_E_CONFLICT,
+		"type");
+	assert_non_null(strstr(m->last.msg, "GitLab Com"));
 	/* it belongs to root */
-	body = J("{'name': 'Other', 'type': 'default', 'space': 'childspace', "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err),
-	      SH_E_INVALID_FIELD, "space");
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_CREATE, &m->root, NULL,
+		"{'name': 'Other', 'type': 'default', 'space': 'childspace', "
+		"'api_host_url': 'https://gitlab.example.com'}",
+		SH_E_INVALID_FIELD, "space");
 	/* a space integration may not become a second default */
 	cJSON_Delete(make_prod(m));
-	body = J("{'type': 'default'}");
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-prod", body,
-				    &out, &err),
-	      SH_E_CONFLICT, "type");
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_PATCH, &m->root, "gitlab-prod", "{'type': 'default'}",
+		SH_E_CONFLICT, "type");
 	/* after deleting the default, a new one can be made */
 	OK(sh_integrations_delete(m->db, &m->root, "gitlab-com", &err));
-	body = J("{'name': 'Second Default', 'type': 'default', "
-		 "'api_host_url': 'https://gitlab.example.com'}");
-	OK(sh_integrations_create(m->db, &m->env, &m->root, body, &out, &err));
-	cJSON_Delete(out);
-	cJSON_Delete(body);
+	cJSON_Delete(make_integration(m, &m->root, second));
 }
 
 static void
@@ -1140,22 +1164,19 @@ test_integration_slug_conflict(void **state)
 	static const char *const names[] = {"GitLab Prod", "gitlab-prod",
 					    "GITLAB  PROD!", "-- GitLab_Prod --"};
 	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
+	char body[256];
 
-	cJSON_Delete(make_prod(m));
 	for (size_t i = 0; i < COUNT(names); i++) {
 		/* in any space: slugs are global */
-		body = J("{'name': '%s', 'space': 'siblingspace', "
+		snprintf(body, sizeof(body),
+			 "{'name': '%s', 'space': 'siblingspace', "
 			 "'api_host_url': 'https://gitlab.example.com'}",
 			 names[i]);
-		FAILS(sh_integrations_create(m->db, &m->env, &m->root, body, &out,
-					     &err),
-		      SH_E_CONFLICT, "name");
-		if (strstr(err.msg, "GitLab Prod") == NULL)
+		REFUSED(m, INTEGRATION_CREATE, &m->root, NULL, body, SH_E_CONFLICT,
+			"name");
+		if (strstr(m->last.msg, "GitLab Prod") == NULL)
 			fail_msg("%s: the conflict does not name the existing "
-				 "integration: %s", names[i], err.msg);
-		cJSON_Delete(body);
+				 "integration: %s", names[i], m->last.msg);
 	}
 }
 
@@ -1307,7 +1328,7 @@ test_integration_secrets_sealed(void **state)
 	static const char signing[] = "whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE=";
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *body, *out;
+	cJSON *out;
 	char secret[256];
 
 	out = make_integration(m, &m->padmin,
@@ -1324,14 +1345,12 @@ test_integration_secrets_sealed(void **state)
 	scan_dir_for(m->dir.path, signing + 6, "the signing key");
 	scan_dir_for(m->dir.path, secret, "the webhook secret");
 
-	body = J("{'api_token': '%s'}", new_token);
-	OK(sh_integrations_patch(m->db, &m->env, &m->padmin, "sealed", body, &out,
-				 &err));
+	out = DONE(m, INTEGRATION_PATCH, &m->padmin, "sealed",
+		   "{'api_token': 'glpat-ROTATED-TOKEN-77bd'}");
 	assert_string_equal(str(out, "token_last4"), "77bd");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "signing_token_set")));
 	expect_keys(out, NULL, 0, secret_keys, COUNT(secret_keys));
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 	scan_dir_for(m->dir.path, new_token, "the new API token");
 	/* also once everything is checkpointed into the main file */
 	sh_instance_db_reset(m->inst);
@@ -1359,31 +1378,25 @@ test_integration_patch(void **state)
 {
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out = NULL;
 
-	cJSON_Delete(make_prod(m));
 	/* the name is immutable: the endpoint comes from it */
-	body = J("{'name': 'GitLab Production'}");
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
-				    &out, &err),
-	      SH_E_NAME_IMMUTABLE, "name");
-	cJSON_Delete(body);
-	body = J("{'name': 'GitLab Prod', 'description': 'same name'}");
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
-				    &out, &err),
-	      SH_E_NAME_IMMUTABLE, "name");
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
+		"{'name': 'GitLab Production'}", SH_E_NAME_IMMUTABLE, "name");
+	REFUSED(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
+		"{'name': 'GitLab Prod', 'description': 'same name'}",
+		SH_E_NAME_IMMUTABLE, "name");
 	/* the refused patch changed nothing */
 	OK(sh_integrations_get(m->db, &m->padmin, "gitlab-prod", &out, &err));
 	assert_string_equal(str(out, "description"), "");
 	cJSON_Delete(out);
 
 	/* anything else */
-	body = J("{'description': 'Production\\nGitLab', 'labels': ['z', 'y'], "
-		 "'user_facing_host_url': 'https://people.example/', "
-		 "'api_token': 'glpat-new-token-9xYz', 'ca_file': '/etc/ssl/ca.pem'}");
-	OK(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
-				 &out, &err));
+	out = DONE(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
+		   "{'description': 'Production\\nGitLab', 'labels': ['z', 'y'], "
+		   "'user_facing_host_url': 'https://people.example/', "
+		   "'api_token': 'glpat-new-token-9xYz', "
+		   "'ca_file': '/etc/ssl/ca.pem'}");
 	assert_string_equal(str(out, "name"), "GitLab Prod");
 	assert_string_equal(str(out, "description"), "Production\nGitLab");
 	assert_string_equal(str(out, "user_facing_host_url"), "https://people.example");
@@ -1393,38 +1406,27 @@ test_integration_patch(void **state)
 			    "y");
 	expect_keys(out, NULL, 0, secret_keys, COUNT(secret_keys));
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 	/* null clears: the token, the people's URL (back to the API URL) */
-	body = J("{'api_token': null, 'user_facing_host_url': null, "
-		 "'description': null, 'ca_file': null}");
-	OK(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
-				 &out, &err));
+	out = DONE(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
+		   "{'api_token': null, 'user_facing_host_url': null, "
+		   "'description': null, 'ca_file': null}");
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(out, "token_set")));
 	assert_true(is_null(out, "token_last4"));
 	assert_string_equal(str(out, "user_facing_host_url"),
 			    "https://gitlab.example.com");
 	assert_string_equal(str(out, "description"), "");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 	/* but a required field cannot be cleared */
-	body = J("{'api_host_url': null}");
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
-				    &out, &err),
-	      SH_E_INVALID_FIELD, "api_host_url");
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
+		"{'api_host_url': null}", SH_E_INVALID_FIELD, "api_host_url");
 
 	/* rights: a reader may list but not change: 403; the sibling 404 */
-	body = J("{'description': 'x'}");
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->creader, "gitlab-prod", body,
-				    &out, &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->sib, "gitlab-prod", body,
-				    &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->root, "nowhere", body, &out,
-				    &err),
-	      SH_E_NOT_FOUND, NULL);
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_PATCH, &m->creader, "gitlab-prod",
+		"{'description': 'x'}", SH_E_FORBIDDEN, NULL);
+	REFUSED(m, INTEGRATION_PATCH, &m->sib, "gitlab-prod",
+		"{'description': 'x'}", SH_E_NOT_FOUND, NULL);
+	REFUSED(m, INTEGRATION_PATCH, &m->root, "nowhere", "{'description': 'x'}",
+		SH_E_NOT_FOUND, NULL);
 }
 
 /* Moving an integration away from the stacks that use it: 409. */
@@ -1433,17 +1435,13 @@ test_integration_move_breaking_attachment(void **state)
 {
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out = NULL;
 
-	cJSON_Delete(make_prod(m));
-	cJSON_Delete(make_vpc(m));
-	body = J("{'space': 'siblingspace', 'description': 'moved', "
-		 "'api_token': 'glpat-never-stored'}");
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-prod", body,
-				    &out, &err),
-	      SH_E_CONFLICT, NULL);
-	assert_non_null(strstr(err.msg, "vpc"));
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_PATCH, &m->root, "gitlab-prod",
+		"{'space': 'siblingspace', 'description': 'moved', "
+		"'api_token': 'glpat-never-stored'}",
+		SH_E_CONFLICT, NULL);
+	assert_non_null(strstr(m->last.msg, "vpc"));
 	/* nothing of the refused patch was kept */
 	OK(sh_integrations_get(m->db, &m->root, "gitlab-prod", &out, &err));
 	assert_string_equal(str(out, "space"), "parentspace");
@@ -1452,18 +1450,13 @@ test_integration_move_breaking_attachment(void **state)
 	cJSON_Delete(out);
 	assert_int_equal(audit_count(m->db, "root-admin", "update", "integration"), 0);
 	/* a move needs admin rights on the new space too */
-	body = J("{'space': 'siblingspace'}");
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
-				    &out, &err),
-	      SH_E_NOT_FOUND, "space");
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
+		"{'space': 'siblingspace'}", SH_E_NOT_FOUND, "space");
 	/* into the stack's own space is fine */
-	body = J("{'space': 'childspace'}");
-	OK(sh_integrations_patch(m->db, &m->env, &m->padmin, "gitlab-prod", body,
-				 &out, &err));
+	out = DONE(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
+		   "{'space': 'childspace'}");
 	assert_string_equal(str(out, "space"), "childspace");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 }
 
 /* The default made a space integration: stacks elsewhere lose it. */
@@ -1472,29 +1465,24 @@ test_integration_default_to_space_breaking_attachment(void **state)
 {
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out = NULL;
 
 	cJSON_Delete(make_default(m));
 	cJSON_Delete(make_stack(m, &m->sib,
 				"{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
 				"'integration': 'gitlab-com', 'namespace': 'g', "
 				"'repository': 'r', 'branch': 'main'}"));
-	body = J("{'type': 'space', 'space': 'parentspace'}");
-	FAILS(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-com", body,
-				    &out, &err),
-	      SH_E_CONFLICT, NULL);
-	assert_non_null(strstr(err.msg, "sib"));
-	cJSON_Delete(body);
+	REFUSED(m, INTEGRATION_PATCH, &m->root, "gitlab-com",
+		"{'type': 'space', 'space': 'parentspace'}", SH_E_CONFLICT, NULL);
+	assert_non_null(strstr(m->last.msg, "sib"));
 	OK(sh_integrations_get(m->db, &m->stranger, "gitlab-com", &out, &err));
 	assert_string_equal(str(out, "type"), "default");
 	cJSON_Delete(out);
 	/* into the stack's space it works, and it is no default any more */
-	body = J("{'type': 'space', 'space': 'siblingspace'}");
-	OK(sh_integrations_patch(m->db, &m->env, &m->root, "gitlab-com", body, &out,
-				 &err));
+	out = DONE(m, INTEGRATION_PATCH, &m->root, "gitlab-com",
+		   "{'type': 'space', 'space': 'siblingspace'}");
 	assert_string_equal(str(out, "type"), "space");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 	FAILS(sh_integrations_get(m->db, &m->stranger, "gitlab-com", &out, &err),
 	      SH_E_NOT_FOUND, NULL);
 }
@@ -1543,30 +1531,25 @@ static void
 test_patch_null_clears_labels(void **state)
 {
 	struct model *m = *state;
-	struct sh_err err;
 	cJSON *body, *out = NULL;
+	int rc_stack, rc_integration, n_stack = -1, n_integration = -1;
+	struct sh_err err_stack, err_integration;
 
-	cJSON_Delete(make_prod(m));
 	cJSON_Delete(make_stack(m, &m->root,
 				"{'id': 'app', 'name': 'App', 'namespace': 'g', "
 				"'repository': 'r', 'branch': 'main', "
 				"'labels': ['x']}"));
-	int rc_stack, rc_integration, n_stack = -1, n_integration = -1;
-	struct sh_err err_stack, err_integration;
-
 	/* both calls run before any assertion, so a failure leaks nothing */
 	body = J("{'labels': null}");
 	sh_err_clear(&err_stack);
-	rc_stack = sh_stacks_patch(m->db, m->prefix, &m->root, "app", body, &out,
-				   &err_stack);
+	rc_stack = run_op(m, STACK_PATCH, &m->root, "app", body, &out, &err_stack);
 	if (out != NULL)
 		n_stack = cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels"));
 	cJSON_Delete(out);
 	out = NULL;
 	sh_err_clear(&err_integration);
-	rc_integration = sh_integrations_patch(m->db, &m->env, &m->root,
-					       "gitlab-prod", body, &out,
-					       &err_integration);
+	rc_integration = run_op(m, INTEGRATION_PATCH, &m->root, "gitlab-prod", body,
+				&out, &err_integration);
 	if (out != NULL)
 		n_integration = cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels"));
 	cJSON_Delete(out);
@@ -1576,7 +1559,6 @@ test_patch_null_clears_labels(void **state)
 	expect_ok(rc_integration, &err_integration,
 		  "integration PATCH {\"labels\": null}", __LINE__);
 	assert_int_equal(n_integration, 0);
-	(void)err;
 }
 
 static void
@@ -1586,15 +1568,13 @@ test_integration_details_rights(void **state)
 	struct sh_err err;
 	cJSON *out = NULL;
 
-	cJSON_Delete(make_prod(m));
 	cJSON_Delete(make_default(m));
 
 	/* the space integration: admins of its space */
 	out = details(m, &m->padmin, "gitlab-prod");
 	assert_true(strlen(str(out, "webhook_secret")) >= 43);
 	cJSON_Delete(out);
-	out = details(m, &m->root, "gitlab-prod");
-	cJSON_Delete(out);
+	cJSON_Delete(details(m, &m->root, "gitlab-prod"));
 	FAILS(sh_integrations_details(m->db, &m->env, &m->creader, "gitlab-prod",
 				      &out, &err),
 	      SH_E_FORBIDDEN, NULL);
@@ -1685,25 +1665,17 @@ test_integration_list_visibility(void **state)
 				      "{'name': 'Sibling GL', 'space': 'siblingspace', "
 				      "'api_host_url': 'https://s.example'}"));
 
-	OK(sh_integrations_list(m->db, &m->root, &first_page, &page, &err));
+	page = first_of(m, INTEGRATIONS, &m->root, NULL);
 	expect_listed(page, "slug", all, COUNT(all));
 	/* newest first */
 	assert_string_equal(str(cJSON_GetArrayItem(cJSON_GetObjectItem(page, "items"), 0),
 				"slug"),
 			    "sibling-gl");
 	cJSON_Delete(page);
-	OK(sh_integrations_list(m->db, &m->padmin, &first_page, &page, &err));
-	expect_listed(page, "slug", padmin, COUNT(padmin));
-	cJSON_Delete(page);
-	OK(sh_integrations_list(m->db, &m->creader, &first_page, &page, &err));
-	expect_listed(page, "slug", creader, COUNT(creader));
-	cJSON_Delete(page);
-	OK(sh_integrations_list(m->db, &m->sib, &first_page, &page, &err));
-	expect_listed(page, "slug", sib, COUNT(sib));
-	cJSON_Delete(page);
-	OK(sh_integrations_list(m->db, &m->stranger, &first_page, &page, &err));
-	expect_listed(page, "slug", stranger, COUNT(stranger));
-	cJSON_Delete(page);
+	expect_sees(m, INTEGRATIONS, &m->padmin, NULL, padmin, COUNT(padmin));
+	expect_sees(m, INTEGRATIONS, &m->creader, NULL, creader, COUNT(creader));
+	expect_sees(m, INTEGRATIONS, &m->sib, NULL, sib, COUNT(sib));
+	expect_sees(m, INTEGRATIONS, &m->stranger, NULL, stranger, COUNT(stranger));
 
 	/* what is not listed is not found */
 	FAILS(sh_integrations_get(m->db, &m->sib, "gitlab-prod", &out, &err),
@@ -1777,7 +1749,7 @@ test_integration_delete_detaches(void **state)
 {
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *out = NULL, *page = NULL, *body;
+	cJSON *out = NULL, *page = NULL;
 	struct sh_stack_filter detached = {.detached = true};
 	struct sh_stack_filter by_prod = {.integration = "gitlab-prod"};
 	char first_url[256], first_secret[256];
@@ -1864,11 +1836,10 @@ test_integration_delete_detaches(void **state)
 	assert_int_equal(page_count(page), 0);
 	cJSON_Delete(page);
 	/* and it can be attached again */
-	body = J("{'integration': 'gitlab-prod'}");
-	OK(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err));
+	out = DONE(m, STACK_PATCH, &m->padmin, "vpc",
+		   "{'integration': 'gitlab-prod'}");
 	assert_string_equal(str(out, "integration"), "gitlab-prod");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 }
 
 static void
@@ -1908,7 +1879,6 @@ test_stack_create(void **state)
 	struct model *m = *state;
 	cJSON *out;
 
-	cJSON_Delete(make_prod(m));
 	out = make_vpc(m);
 	expect_keys(out, stack_keys, COUNT(stack_keys), secret_keys,
 		    COUNT(secret_keys));
@@ -1946,7 +1916,7 @@ test_stack_environment_default(void **state)
 {
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *out = NULL, *body;
+	cJSON *out = NULL;
 
 	cJSON_Delete(make_stack(m, &m->root,
 				"{'id': 'app', 'name': 'App', 'namespace': 'g', "
@@ -1954,27 +1924,29 @@ test_stack_environment_default(void **state)
 	OK(sh_stacks_get(m->db, "ci", &m->root, "app", &out, &err));
 	assert_string_equal(str(out, "environment"), "ci/app");
 	cJSON_Delete(out);
-	body = J("{'environment': 'production'}");
-	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "app", body, &out, &err));
+	out = DONE(m, STACK_PATCH, &m->root, "app", "{'environment': 'production'}");
 	assert_string_equal(str(out, "environment"), "production");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 	/* null goes back to the default */
-	body = J("{'environment': null}");
-	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "app", body, &out, &err));
+	out = DONE(m, STACK_PATCH, &m->root, "app", "{'environment': null}");
 	assert_string_equal(str(out, "environment"), "stackhook/app");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 }
 
 static void
 test_stack_integration_rules(void **state)
 {
+	static const char sib_prod[] =
+		"{'name': 'Sib', 'space': 'siblingspace', "
+		"'integration': 'gitlab-prod', 'namespace': 'g', "
+		"'repository': 'r', 'branch': 'main'}";
+	static const char by_reader[] =
+		"{'name': 'Read', 'space': 'childspace', 'integration': 'gitlab-prod', "
+		"'namespace': 'g', 'repository': 'r', 'branch': 'main'}";
 	struct model *m = *state;
 	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *out = NULL;
 
-	cJSON_Delete(make_prod(m));
 	cJSON_Delete(make_default(m));
 	cJSON_Delete(make_integration(m, &m->padmin,
 				      "{'name': 'Child GL', 'space': 'childspace', "
@@ -1985,23 +1957,18 @@ test_stack_integration_rules(void **state)
 
 	/* siblingspace does not inherit: a root admin sees the integration,
 	 * the space cannot use it (422) */
-	body = J("{'name': 'Sib', 'space': 'siblingspace', "
-		 "'integration': 'gitlab-prod', 'namespace': 'g', "
-		 "'repository': 'r', 'branch': 'main'}");
-	FAILS(sh_stacks_create(m->db, m->prefix, &m->root, body, &out, &err),
-	      SH_E_INTEGRATION_NOT_USABLE, "integration");
-	assert_non_null(strstr(err.msg, "siblingspace"));
+	REFUSED(m, STACK_CREATE, &m->root, NULL, sib_prod,
+		SH_E_INTEGRATION_NOT_USABLE, "integration");
+	assert_non_null(strstr(m->last.msg, "siblingspace"));
 	/* its own admin cannot even list it: 404 */
-	FAILS(sh_stacks_create(m->db, m->prefix, &m->sib, body, &out, &err),
-	      SH_E_NOT_FOUND, "integration");
-	cJSON_Delete(body);
+	REFUSED(m, STACK_CREATE, &m->sib, NULL, sib_prod, SH_E_NOT_FOUND,
+		"integration");
 
 	/* an integration of a child space is not usable in its parent */
-	body = J("{'name': 'Up', 'space': 'parentspace', 'integration': 'child-gl', "
-		 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
-	FAILS(sh_stacks_create(m->db, m->prefix, &m->padmin, body, &out, &err),
-	      SH_E_INTEGRATION_NOT_USABLE, "integration");
-	cJSON_Delete(body);
+	REFUSED(m, STACK_CREATE, &m->padmin, NULL,
+		"{'name': 'Up', 'space': 'parentspace', 'integration': 'child-gl', "
+		"'namespace': 'g', 'repository': 'r', 'branch': 'main'}",
+		SH_E_INTEGRATION_NOT_USABLE, "integration");
 
 	/* the default is usable everywhere, by everyone who may write */
 	out = make_stack(m, &m->sib,
@@ -2016,20 +1983,13 @@ test_stack_integration_rules(void **state)
 				"'branch': 'main'}"));
 
 	/* a reader of the space: 403; an outsider: 404; unknown: 404 */
-	body = J("{'name': 'Read', 'space': 'childspace', 'integration': 'gitlab-prod', "
-		 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
-	FAILS(sh_stacks_create(m->db, m->prefix, &m->creader, body, &out, &err),
-	      SH_E_FORBIDDEN, "space");
-	FAILS(sh_stacks_create(m->db, m->prefix, &m->sib, body, &out, &err),
-	      SH_E_NOT_FOUND, "space");
-	FAILS(sh_stacks_create(m->db, m->prefix, &m->stranger, body, &out, &err),
-	      SH_E_NOT_FOUND, "space");
-	cJSON_Delete(body);
-	body = J("{'name': 'Nope', 'space': 'childspace', 'integration': 'nowhere', "
-		 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
-	FAILS(sh_stacks_create(m->db, m->prefix, &m->root, body, &out, &err),
-	      SH_E_NOT_FOUND, "integration");
-	cJSON_Delete(body);
+	REFUSED(m, STACK_CREATE, &m->creader, NULL, by_reader, SH_E_FORBIDDEN, "space");
+	REFUSED(m, STACK_CREATE, &m->sib, NULL, by_reader, SH_E_NOT_FOUND, "space");
+	REFUSED(m, STACK_CREATE, &m->stranger, NULL, by_reader, SH_E_NOT_FOUND, "space");
+	REFUSED(m, STACK_CREATE, &m->root, NULL,
+		"{'name': 'Nope', 'space': 'childspace', 'integration': 'nowhere', "
+		"'namespace': 'g', 'repository': 'r', 'branch': 'main'}",
+		SH_E_NOT_FOUND, "integration");
 	/* nothing was created by the refusals */
 	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "read", &out, &err),
 	      SH_E_NOT_FOUND, NULL);
@@ -2109,10 +2069,8 @@ test_stack_read_rights(void **state)
 	struct model *m = *state;
 	struct sh_err err;
 	struct sh_stack_filter none = {0}, in_child = {.space = "childspace"};
-	cJSON *out = NULL, *page = NULL;
+	cJSON *out = NULL;
 
-	cJSON_Delete(make_prod(m));
-	cJSON_Delete(make_vpc(m));
 	cJSON_Delete(make_stack(m, &m->sib,
 				"{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
 				"'namespace': 'g', 'repository': 'r', 'branch': 'main'}"));
@@ -2120,8 +2078,7 @@ test_stack_read_rights(void **state)
 				"{'id': 'top', 'name': 'Top', 'namespace': 'g', "
 				"'repository': 'r', 'branch': 'main'}"));
 
-	out = get_stack(m, &m->creader, "vpc");
-	cJSON_Delete(out);
+	cJSON_Delete(get_stack(m, &m->creader, "vpc"));
 	FAILS(sh_stacks_get(m->db, m->prefix, &m->sib, "vpc", &out, &err),
 	      SH_E_NOT_FOUND, NULL);
 	FAILS(sh_stacks_get(m->db, m->prefix, &m->stranger, "vpc", &out, &err),
@@ -2131,22 +2088,10 @@ test_stack_read_rights(void **state)
 	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "nowhere", &out, &err),
 	      SH_E_NOT_FOUND, NULL);
 
-	OK(sh_stacks_list(m->db, m->prefix, &m->creader, &none, &first_page, &page,
-			  &err));
-	expect_listed(page, "id", creader, COUNT(creader));
-	cJSON_Delete(page);
-	OK(sh_stacks_list(m->db, m->prefix, &m->root, &none, &first_page, &page,
-			  &err));
-	expect_listed(page, "id", root, COUNT(root));
-	cJSON_Delete(page);
-	OK(sh_stacks_list(m->db, m->prefix, &m->root, &in_child, &first_page, &page,
-			  &err));
-	expect_listed(page, "id", creader, COUNT(creader));
-	cJSON_Delete(page);
-	OK(sh_stacks_list(m->db, m->prefix, &m->stranger, &none, &first_page, &page,
-			  &err));
-	expect_listed(page, "id", NULL, 0);
-	cJSON_Delete(page);
+	expect_sees(m, STACKS, &m->creader, &none, creader, COUNT(creader));
+	expect_sees(m, STACKS, &m->root, &none, root, COUNT(root));
+	expect_sees(m, STACKS, &m->root, &in_child, creader, COUNT(creader));
+	expect_sees(m, STACKS, &m->stranger, &none, NULL, 0);
 }
 
 static void
@@ -2154,41 +2099,35 @@ test_stack_patch(void **state)
 {
 	static const char *const required[] = {"name", "namespace", "repository",
 					       "branch"};
+	static const char to_sibling[] = "{'space': 'siblingspace'}";
 	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
+	char body[64];
+	cJSON *out;
 
-	cJSON_Delete(make_prod(m));
 	cJSON_Delete(make_integration(m, &m->sib,
 				      "{'name': 'Sibling GL', 'space': 'siblingspace', "
 				      "'api_host_url': 'https://s.example'}"));
-	cJSON_Delete(make_vpc(m));
 
 	/* required fields stay non-null */
 	for (size_t i = 0; i < COUNT(required); i++) {
-		body = J("{'%s': null}", required[i]);
-		FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out,
-				      &err),
-		      SH_E_INVALID_FIELD, required[i]);
-		cJSON_Delete(body);
+		snprintf(body, sizeof(body), "{'%s': null}", required[i]);
+		REFUSED(m, STACK_PATCH, &m->padmin, "vpc", body, SH_E_INVALID_FIELD,
+			required[i]);
 	}
-	body = J("{'id': 'other'}");
-	FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err),
-	      SH_E_NAME_IMMUTABLE, "id");
-	cJSON_Delete(body);
-	body = J("{'branch': 'a..b'}");
-	FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err),
-	      SH_E_INVALID_FIELD, "branch");
-	cJSON_Delete(body);
+	REFUSED(m, STACK_PATCH, &m->padmin, "vpc", "{'id': 'other'}",
+		SH_E_NAME_IMMUTABLE, "id");
+	REFUSED(m, STACK_PATCH, &m->padmin, "vpc", "{'branch': 'a..b'}",
+		SH_E_INVALID_FIELD, "branch");
 	out = get_stack(m, &m->root, "vpc");
 	assert_string_equal(str(out, "name"), "VPC");
 	assert_string_equal(str(out, "branch"), "main");
 	cJSON_Delete(out);
 
 	/* a merge patch of the rest */
-	body = J("{'name': 'VPC 2', 'branch': 'develop', 'project_root': 'infra/vpc/', "
-		 "'labels': ['net'], 'namespace': 'Group-2', 'repository': 'Proj'}");
-	OK(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err));
+	out = DONE(m, STACK_PATCH, &m->padmin, "vpc",
+		   "{'name': 'VPC 2', 'branch': 'develop', "
+		   "'project_root': 'infra/vpc/', 'labels': ['net'], "
+		   "'namespace': 'Group-2', 'repository': 'Proj'}");
 	assert_string_equal(str(out, "id"), "vpc");
 	assert_string_equal(str(out, "name"), "VPC 2");
 	assert_string_equal(str(out, "branch"), "develop");
@@ -2197,58 +2136,45 @@ test_stack_patch(void **state)
 	assert_string_equal(str(out, "repository"), "Proj");
 	assert_string_equal(str(out, "integration"), "gitlab-prod");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
-	body = J("{'project_root': null}");
-	OK(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err));
+	out = DONE(m, STACK_PATCH, &m->padmin, "vpc", "{'project_root': null}");
 	assert_string_equal(str(out, "project_root"), "");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 
 	/* rights */
-	body = J("{'name': 'Nope'}");
-	FAILS(sh_stacks_patch(m->db, m->prefix, &m->creader, "vpc", body, &out, &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_stacks_patch(m->db, m->prefix, &m->sib, "vpc", body, &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	cJSON_Delete(body);
+	REFUSED(m, STACK_PATCH, &m->creader, "vpc", "{'name': 'Nope'}",
+		SH_E_FORBIDDEN, NULL);
+	REFUSED(m, STACK_PATCH, &m->sib, "vpc", "{'name': 'Nope'}", SH_E_NOT_FOUND,
+		NULL);
 
 	/* attaching what the actor cannot list: 404, and moving a stack where
 	 * its integration is not usable: 422 */
-	body = J("{'integration': 'sibling-gl'}");
-	FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err),
-	      SH_E_NOT_FOUND, "integration");
-	FAILS(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err),
-	      SH_E_INTEGRATION_NOT_USABLE, "integration");
-	cJSON_Delete(body);
-	body = J("{'space': 'siblingspace'}");
-	FAILS(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err),
-	      SH_E_INTEGRATION_NOT_USABLE, "integration");
-	FAILS(sh_stacks_patch(m->db, m->prefix, &m->padmin, "vpc", body, &out, &err),
-	      SH_E_NOT_FOUND, "space");
-	cJSON_Delete(body);
+	REFUSED(m, STACK_PATCH, &m->padmin, "vpc", "{'integration': 'sibling-gl'}",
+		SH_E_NOT_FOUND, "integration");
+	REFUSED(m, STACK_PATCH, &m->root, "vpc", "{'integration': 'sibling-gl'}",
+		SH_E_INTEGRATION_NOT_USABLE, "integration");
+	REFUSED(m, STACK_PATCH, &m->root, "vpc", to_sibling,
+		SH_E_INTEGRATION_NOT_USABLE, "integration");
+	REFUSED(m, STACK_PATCH, &m->padmin, "vpc", to_sibling, SH_E_NOT_FOUND,
+		"space");
 	/* a refused patch keeps nothing of its other fields */
-	body = J("{'name': 'Moved', 'branch': 'other', 'space': 'siblingspace'}");
-	FAILS(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err),
-	      SH_E_INTEGRATION_NOT_USABLE, "integration");
-	cJSON_Delete(body);
+	REFUSED(m, STACK_PATCH, &m->root, "vpc",
+		"{'name': 'Moved', 'branch': 'other', 'space': 'siblingspace'}",
+		SH_E_INTEGRATION_NOT_USABLE, "integration");
 	out = get_stack(m, &m->root, "vpc");
 	assert_string_equal(str(out, "name"), "VPC 2");
 	assert_string_equal(str(out, "branch"), "develop");
 	assert_string_equal(str(out, "space"), "childspace");
 	cJSON_Delete(out);
 	/* with a usable integration in the same patch, the move works */
-	body = J("{'space': 'siblingspace', 'integration': 'sibling-gl'}");
-	OK(sh_stacks_patch(m->db, m->prefix, &m->root, "vpc", body, &out, &err));
+	out = DONE(m, STACK_PATCH, &m->root, "vpc",
+		   "{'space': 'siblingspace', 'integration': 'sibling-gl'}");
 	assert_string_equal(str(out, "space"), "siblingspace");
 	assert_string_equal(str(out, "integration"), "sibling-gl");
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 	/* detach */
-	body = J("{'integration': null}");
-	OK(sh_stacks_patch(m->db, m->prefix, &m->sib, "vpc", body, &out, &err));
+	out = DONE(m, STACK_PATCH, &m->sib, "vpc", "{'integration': null}");
 	assert_true(is_null(out, "integration"));
 	cJSON_Delete(out);
-	cJSON_Delete(body);
 }
 
 static void
@@ -2258,8 +2184,6 @@ test_stack_delete(void **state)
 	struct sh_err err;
 	cJSON *out = NULL;
 
-	cJSON_Delete(make_prod(m));
-	cJSON_Delete(make_vpc(m));
 	FAILS(sh_stacks_delete(m->db, &m->creader, "vpc", &err), SH_E_FORBIDDEN,
 	      NULL);
 	FAILS(sh_stacks_delete(m->db, &m->sib, "vpc", &err), SH_E_NOT_FOUND, NULL);
@@ -2339,6 +2263,8 @@ int
 main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, model_setup, model_teardown)
+#define P(f) cmocka_unit_test_setup_teardown(f, prod_setup, model_teardown)
+#define V(f) cmocka_unit_test_setup_teardown(f, vpc_setup, model_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_space_read_rights),
 		T(test_space_shape),
@@ -2352,37 +2278,39 @@ main(void)
 		T(test_space_delete),
 		T(test_space_delete_lists_stacks_and_integrations),
 		T(test_space_delete_after_its_integration_was_deleted),
-		T(test_space_change_breaking_attachment),
-		T(test_space_move_with_its_stacks),
+		V(test_space_change_breaking_attachment),
+		V(test_space_move_with_its_stacks),
 		T(test_space_members),
 		T(test_integration_create),
 		T(test_integration_create_rights),
 		T(test_integration_default),
-		T(test_integration_slug_conflict),
+		P(test_integration_slug_conflict),
 		T(test_integration_urls),
 		T(test_integration_secrets_sealed),
 		T(test_integration_last4_shown_not_token),
-		T(test_integration_patch),
-		T(test_integration_move_breaking_attachment),
+		P(test_integration_patch),
+		V(test_integration_move_breaking_attachment),
 		T(test_integration_default_to_space_breaking_attachment),
 		T(test_integration_short_signing_token_refused),
-		T(test_patch_null_clears_labels),
-		T(test_integration_details_rights),
+		P(test_patch_null_clears_labels),
+		P(test_integration_details_rights),
 		T(test_integration_summary_hides_secrets),
 		T(test_integration_list_visibility),
 		T(test_integration_rotate),
 		T(test_integration_delete_detaches),
 		T(test_integration_health),
-		T(test_stack_create),
+		P(test_stack_create),
 		T(test_stack_environment_default),
-		T(test_stack_integration_rules),
+		P(test_stack_integration_rules),
 		T(test_stack_create_checks),
-		T(test_stack_read_rights),
-		T(test_stack_patch),
-		T(test_stack_delete),
+		V(test_stack_read_rights),
+		V(test_stack_patch),
+		V(test_stack_delete),
 		T(test_authz_roles),
 	};
 #undef T
+#undef P
+#undef V
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
