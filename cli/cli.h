@@ -38,6 +38,7 @@ int cli_report(struct cli *cli, int argc, char **argv);
 int cli_doctor(struct cli *cli, int argc, char **argv);
 int cli_hooks(struct cli *cli, int argc, char **argv);
 int cli_migrate(struct cli *cli, int argc, char **argv);
+int cli_rekey(struct cli *cli, int argc, char **argv);
 
 extern const char cli_init_usage[];
 extern const char cli_key_usage[];
@@ -45,5 +46,6 @@ extern const char cli_report_usage[];
 extern const char cli_doctor_usage[];
 extern const char cli_hooks_usage[];
 extern const char cli_migrate_usage[];
+extern const char cli_rekey_usage[];
 
 #endif

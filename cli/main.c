@@ -43,6 +43,8 @@ static const struct command commands[] = {
 	 "give every attached project one correct webhook", false},
 	{"migrate", cli_migrate, cli_migrate_usage,
 	 "copy an SQLite instance into PostgreSQL", false},
+	{"rekey", cli_rekey, cli_rekey_usage,
+	 "replace the secret key and re-seal every token under it", true},
 	{"version", cmd_version, version_usage, "print versions", false},
 };
 

@@ -897,6 +897,154 @@ sh_integrations_secrets_release(struct sh_integration_secrets *s)
 	s->signing_key = NULL;
 }
 
+/* The sealed columns, each with its own statement (no SQL is built). */
+static const struct {
+	const char *column;
+	const char *update;
+} sealed_columns[] = {
+	{"token_sealed", "UPDATE integrations SET token_sealed = $1 WHERE id = $2"},
+	{"signing_sealed", "UPDATE integrations SET signing_sealed = $1 WHERE id = $2"},
+	{"secret_sealed", "UPDATE integrations SET secret_sealed = $1 WHERE id = $2"},
+};
+#define SEALED_COLUMN_COUNT (sizeof(sealed_columns) / sizeof(sealed_columns[0]))
+
+/* One integration's sealed values, read before any is written. */
+struct sealed_row {
+	int64_t id;
+	char slug[SH_SLUG_MAX + 1];
+	unsigned char *value[SEALED_COLUMN_COUNT];
+	size_t len[SEALED_COLUMN_COUNT];
+};
+
+static void
+sealed_rows_free(struct sealed_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < SEALED_COLUMN_COUNT; c++)
+			free(rows[i].value[c]);
+	free(rows);
+}
+
+static int
+read_sealed(struct sh_db *db, struct sealed_row **out, size_t *n, struct sh_err *err)
+{
+	static const char sql[] =
+		"SELECT id, slug, token_sealed, signing_sealed, secret_sealed "
+		"FROM integrations ORDER BY id";
+	struct sealed_row *rows = NULL, *grown;
+	struct sh_stmt *st;
+	int rc = sh_db_query(db, sql, &st, err, "");
+
+	*n = 0;
+	while (rc == 1) {
+		grown = realloc(rows, (*n + 1) * sizeof(*rows));
+		if (grown == NULL) {
+			sh_stmt_release(st);
+			rc = sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+			break;
+		}
+		rows = grown;
+		memset(&rows[*n], 0, sizeof(*rows));
+		rows[*n].id = sh_stmt_int(st, 0);
+		snprintf(rows[*n].slug, sizeof(rows[*n].slug), "%s", sh_stmt_text(st, 1));
+		(*n)++;
+		for (size_t c = 0; c < SEALED_COLUMN_COUNT; c++) {
+			size_t len;
+			const void *blob = sh_stmt_blob(st, (int)c + 2, &len);
+
+			if (sh_stmt_is_null(st, (int)c + 2))
+				continue;
+			rows[*n - 1].value[c] = malloc(len ? len : 1);
+			if (rows[*n - 1].value[c] == NULL) {
+				sh_stmt_release(st);
+				rc = sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+				goto out;
+			}
+			memcpy(rows[*n - 1].value[c], blob, len);
+			rows[*n - 1].len[c] = len;
+		}
+		rc = sh_stmt_step(st, err);
+	}
+out:
+	if (rc < 0) {
+		sealed_rows_free(rows, *n);
+		*n = 0;
+		return -1;
+	}
+	*out = rows;
+	return 0;
+}
+
+/* Re-seals one value under new_key unless it opens with it already. */
+static int
+reseal_value(struct sh_db *db, const struct sealed_row *row, size_t c,
+	     const unsigned char *old_key, const unsigned char *new_key,
+	     int *resealed, struct sh_err *err)
+{
+	struct sh_err ignored;
+	unsigned char *sealed = NULL;
+	size_t plain_len = 0, sealed_len;
+	char *plain = NULL;
+	int rc = -1;
+
+	if (sh_crypto_open(new_key, row->value[c], row->len[c], &plain, &plain_len,
+			   &ignored) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (sh_crypto_open(old_key, row->value[c], row->len[c], &plain, &plain_len,
+			   &ignored) < 0) {
+		sh_err_set(err, SH_E_CONFIG, NULL,
+			   "integration %s: its %s opens with neither the old nor the "
+			   "new key; nothing was changed",
+			   row->slug, sealed_columns[c].column);
+		goto out;
+	}
+	if (sh_crypto_seal(new_key, plain, plain_len, &sealed, &sealed_len, err) < 0 ||
+	    sh_db_run(db, sealed_columns[c].update, err, "bi", sealed, sealed_len,
+		      row->id) < 0)
+		goto out;
+	(*resealed)++;
+	rc = 0;
+out:
+	if (plain != NULL) {
+		sh_crypto_wipe(plain, plain_len);
+		free(plain);
+	}
+	free(sealed);
+	return rc;
+}
+
+int
+sh_integrations_reseal(struct sh_db *db, const unsigned char *old_key,
+		       const unsigned char *new_key, int *resealed,
+		       struct sh_err *err)
+{
+	struct sealed_row *rows = NULL;
+	size_t n = 0;
+
+	*resealed = 0;
+	if (sh_db_begin(db, err) < 0)
+		return -1;
+	if (read_sealed(db, &rows, &n, err) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		for (size_t c = 0; c < SEALED_COLUMN_COUNT; c++)
+			if (rows[i].value[c] != NULL &&
+			    reseal_value(db, &rows[i], c, old_key, new_key, resealed,
+					 err) < 0)
+				goto fail;
+	if (sh_db_commit(db, err) < 0)
+		goto fail;
+	sealed_rows_free(rows, n);
+	return 0;
+fail:
+	sh_db_rollback(db);
+	sealed_rows_free(rows, n);
+	*resealed = 0;
+	return -1;
+}
+
 /* Problems that can be seen without asking GitLab. */
 static void
 add_local_problems(cJSON *problems, struct sh_stmt *st,

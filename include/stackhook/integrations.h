@@ -107,6 +107,18 @@ int sh_integrations_webhook_secrets(struct sh_db *db,
 
 void sh_integrations_secrets_release(struct sh_integration_secrets *s);
 
+/*
+ * Seals every integration's GitLab token, webhook secret and signing token
+ * (deleted integrations' too) under new_key instead of old_key, in one
+ * transaction.  A value that already opens with new_key is left as it is,
+ * so that a re-seal interrupted after its commit can be run again.
+ * *resealed counts the values changed.  SH_E_CONFIG, and nothing changed,
+ * when a value opens with neither key.
+ */
+int sh_integrations_reseal(struct sh_db *db, const unsigned char *old_key,
+			   const unsigned char *new_key, int *resealed,
+			   struct sh_err *err);
+
 /* Checks an API host URL: http(s)://host[:port][/path] or
  * private://POOL.  Exposed for the tests. */
 int sh_integrations_check_url(const char *url, const char *field,

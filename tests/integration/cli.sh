@@ -1,7 +1,7 @@
 #!/bin/bash
 # The command line: init (idempotent, modes, owner), keys (create, list,
-# revoke -- checked through the CGI responder), --help, version, config
-# errors.
+# revoke -- checked through the CGI responder), rekey (a new secret key,
+# the tokens re-sealed, resumable), --help, version, config errors.
 . "$top_srcdir/tests/integration/lib.sh"
 
 make_tmpdir
@@ -119,6 +119,94 @@ ok_run "key create without --user is a usage error" '[ "$RC" != 0 ] && grep -q u
 if [ -n "$RUN_USER" ]; then
 	wrong=$(find "$T/var/lib" "$T/var/spool" ! -user "$RUN_USER" 2>/dev/null)
 	check_eval "after key commands run as root, every file is still $RUN_USER's" \
+		'[ -z "$wrong" ]' || diag "not $RUN_USER's: $wrong"
+fi
+
+# --- rekey -----------------------------------------------------------------
+# cgi_json METHOD PATH [JSON]: the admin API through the CGI responder.
+cgi_json() {
+	if [ $# -ge 3 ]; then
+		printf '%s' "$3" >"$T/cgi.in"
+		CGI_STDIN=$T/cgi.in
+		cgi REQUEST_METHOD="$1" PATH_INFO="$2" HTTP_AUTHORIZATION="Bearer $ADMIN_KEY" \
+			CONTENT_TYPE=application/json CONTENT_LENGTH="$(wc -c <"$T/cgi.in")"
+		CGI_STDIN=/dev/null
+	else
+		cgi REQUEST_METHOD="$1" PATH_INFO="$2" HTTP_AUTHORIZATION="Bearer $ADMIN_KEY"
+	fi
+}
+sealed() {
+	as_run_user sqlite3 -cmd '.timeout 5000' "$DB" \
+		"SELECT hex(token_sealed) || hex(secret_sealed) FROM integrations WHERE slug = '$1'"
+}
+KEYFILE=$T/etc/secret.key
+TOKEN=glpat-TESTONLY-rekey7Hq2ZpLx9c
+cgi_json POST /api/v1/integrations \
+	"{\"name\":\"Rekeyed\",\"type\":\"default\",\"api_host_url\":\"https://gitlab.example.com\",\"api_token\":\"$TOKEN\"}"
+check "an integration with a GitLab token: 201" status_is 201
+SECRET=$(jv "d['webhook_secret']")
+SEALED0=$(sealed rekeyed)
+key_sum=$(md5sum <"$KEYFILE")
+
+run "$SH_CLI" -c "$CONF" rekey
+ok_run "rekey: exit 0, 2 values re-sealed (the token and the webhook secret)" \
+	'[ "$RC" = 0 ] && grep -q "re-sealed 2 value" "$T/out"'
+ok_run "... a new secret key, 0600$owner; the old one kept in secret.key.old" \
+	'[ "$(md5sum <"$KEYFILE")" != "$key_sum" ] && mode_is "$KEYFILE" 600 &&
+	 [ "$(md5sum <"$KEYFILE.old")" = "$key_sum" ] && [ ! -e "$KEYFILE.new" ]'
+check_eval "... the sealed values changed in the database" '[ "$(sealed rekeyed)" != "$SEALED0" ]'
+cgi_json GET /api/v1/integrations/rekeyed/details
+got=$(jv "d['webhook_secret'] + ' ' + d['token_last4']")
+check_eval "... and open under the new key: the same webhook secret, token ending ${TOKEN: -4}" \
+	'status_is 200 && [ "$got" = "$SECRET ${TOKEN: -4}" ]'
+CGI_STDIN=$top_srcdir/tests/fixtures/gitlab/webhooks/push.json
+cgi REQUEST_METHOD=POST PATH_INFO=/webhooks/gitlab/rekeyed HTTP_X_GITLAB_TOKEN="$SECRET" \
+	HTTP_X_GITLAB_EVENT="Push Hook" CONTENT_TYPE=application/json \
+	CONTENT_LENGTH="$(wc -c <"$CGI_STDIN")"
+CGI_STDIN=/dev/null
+got=$(jv "d['status']")
+check_eval "... a webhook with that secret is let in (200, no stack follows it)" \
+	'status_is 200 && [ "$got" = ignored ]'
+cgi REQUEST_METHOD=POST PATH_INFO=/webhooks/gitlab/rekeyed HTTP_X_GITLAB_TOKEN="wrong-$SECRET" \
+	CONTENT_TYPE=application/json CONTENT_LENGTH=2
+check "... and another token is still 401" status_is 401
+
+run "$SH_CLI" -c "$CONF" rekey
+ok_run "rekey again while secret.key.old is there: exit 1 naming it" \
+	'[ "$RC" = 1 ] && grep -qF -- "$KEYFILE.old" "$T/err"'
+mv "$KEYFILE.old" "$T/secret.key.first"
+
+# A rekey that stopped after writing its new key (secret.key.new) is
+# finished with that key, not another.
+key_sum=$(md5sum <"$KEYFILE")
+head -c 32 /dev/urandom >"$KEYFILE.new"
+chmod 600 "$KEYFILE.new"
+[ -z "$RUN_USER" ] || chown "$RUN_USER" "$KEYFILE.new"
+new_sum=$(md5sum <"$KEYFILE.new")
+run "$SH_CLI" -c "$CONF" rekey
+ok_run "rekey with a secret.key.new left behind: it says so and finishes with that key" \
+	'[ "$RC" = 0 ] && grep -q "finishing" "$T/out" && [ "$(md5sum <"$KEYFILE")" = "$new_sum" ] &&
+	 [ "$(md5sum <"$KEYFILE.old")" = "$key_sum" ]'
+cgi_json GET /api/v1/integrations/rekeyed/details
+got=$(jv "d['webhook_secret']")
+check_eval "... the webhook secret still opens" 'status_is 200 && [ "$got" = "$SECRET" ]'
+mv "$KEYFILE.old" "$T/secret.key.second"
+
+# A value that opens with neither key: nothing changes.
+as_run_user sqlite3 -cmd '.timeout 5000' "$DB" \
+	"UPDATE integrations SET token_sealed = x'01020304' WHERE slug = 'rekeyed'"
+key_sum=$(md5sum <"$KEYFILE")
+SEALED0=$(sealed rekeyed)
+run "$SH_CLI" -c "$CONF" rekey
+ok_run "rekey with a token sealed under another key: exit 1 naming the integration" \
+	'[ "$RC" = 1 ] && grep -q "integration rekeyed" "$T/err"'
+ok_run "... the key and the database are as they were" \
+	'[ "$(md5sum <"$KEYFILE")" = "$key_sum" ] && [ "$(sealed rekeyed)" = "$SEALED0" ] &&
+	 [ ! -e "$KEYFILE.old" ]'
+rm -f "$KEYFILE.new"
+if [ -n "$RUN_USER" ]; then
+	wrong=$(find "$T/var/lib" "$T/etc/secret.key" ! -user "$RUN_USER" 2>/dev/null)
+	check_eval "after rekey as root, the database files and the key are still $RUN_USER's" \
 		'[ -z "$wrong" ]' || diag "not $RUN_USER's: $wrong"
 fi
 
