@@ -51,36 +51,12 @@ SHA=da1560886d4f094c3e6c9ef40349f7d38b5d27d7
 
 # ------------------------------------------------------------ helpers ----
 
-# todo_eval DESC BUG 'shell expression': check_eval, as a TAP TODO naming
-# BUG while BUG is not empty.
-todo_eval() {
-	local desc=$1 bug=$2 mark=
-	[ -n "$bug" ] && mark=" # TODO $bug"
-	T_NUM=$((T_NUM + 1))
-	if eval "$3"; then
-		printf 'ok %d - %s%s\n' "$T_NUM" "$desc" "$mark"
-	else
-		printf 'not ok %d - %s%s\n' "$T_NUM" "$desc" "$mark"
-		[ -n "$bug" ] || T_FAILED=$((T_FAILED + 1))
-		diag "failed: $3"
-		cli_diag
-	fi
-}
-
-# cli ARGS...: one CLI command; CLI_RC, output in $T/cli.out and .err.
-cli() {
-	CLI_CMD="stackhook $*"
-	"$SH_CLI" -c "$CONF" "$@" >"$T/cli.out" 2>"$T/cli.err"
-	CLI_RC=$?
-	cat "$T/cli.err" >>"$T/log/cli.err"
-}
-
-cli_diag() {
-	diag "command: $CLI_CMD (exit status $CLI_RC)"
-	[ -s "$T/cli.out" ] && diag "$(head -n 40 "$T/cli.out" | sed 's/^/out: /')"
-	[ -s "$T/cli.err" ] && diag "$(head -n 10 "$T/cli.err" | sed 's/^/err: /')"
-	return 0
-}
+# The checks show the last CLI command, with up to 40 lines of its output,
+# when they fail (cli, cli_diag, todo_eval: lib.sh).
+# shellcheck disable=SC2034 # read by lib.sh / lib-gitlab.sh
+TODO_DIAG=cli_diag
+# shellcheck disable=SC2034 # read by lib.sh / lib-gitlab.sh
+CLI_DIAG_LINES=40
 
 # cli_check DESC 'shell expression': check_eval with the last CLI command
 # as diagnostics.

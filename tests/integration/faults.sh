@@ -59,37 +59,11 @@ API_TOKEN=glpat-FaultsTestToken0123456789
 
 # ------------------------------------------------------------ helpers ----
 
-# point DESC BUG RC [DIAG...]: one test point, ok when RC is 0; a TAP TODO
-# naming BUG while BUG is not empty and the check fails.  Some of these bugs
-# show only when a kill lands in the wrong place, so a check that passes
-# while its bug is named is a plain ok (with a note), not an XPASS.
-point() {
-	local desc=$1 bug=$2 rc=$3 mark=
-	shift 3
-	[ -n "$bug" ] && mark=" # TODO $bug"
-	T_NUM=$((T_NUM + 1))
-	if [ "$rc" = 0 ]; then
-		printf 'ok %d - %s\n' "$T_NUM" "$desc"
-		[ -n "$bug" ] && diag "(known bug not shown this time: $bug)"
-	else
-		printf 'not ok %d - %s%s\n' "$T_NUM" "$desc" "$mark"
-		if [ -n "$bug" ]; then T_TODO=$((T_TODO + 1)); else T_FAILED=$((T_FAILED + 1)); fi
-		[ $# -gt 0 ] && diag "$@"
-	fi
-	return 0
-}
-T_TODO=0
-
-# todo_eval DESC BUG 'shell expression': check_eval, a TAP TODO while BUG
-# is not empty.
-todo_eval() {
-	local rc
-	eval "$3"
-	rc=$?
-	point "$1" "$2" "$rc" "failed: $3"
-	[ "$rc" = 0 ] || last_diag
-	return 0
-}
+# point and todo_eval (lib.sh): some of the known bugs show only when a
+# kill lands in the wrong place, so a check that passes while its bug is
+# named is a plain ok (with a note), not an XPASS.
+# shellcheck disable=SC2034 # read by lib.sh / lib-gitlab.sh
+KNOWN_BUGS_MAY_PASS=1
 
 # hook FILE KEY: a push (or MR) delivery to the default integration.
 hook() {

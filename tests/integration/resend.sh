@@ -42,49 +42,10 @@ SHA_B=1111111111111111111111111111111111111111
 
 # ------------------------------------------------------------ helpers ----
 
-# cli ARGS...: one CLI command; CLI_RC, output in $T/cli.out and .err.
-cli() {
-	CLI_CMD="stackhook $*"
-	"$SH_CLI" -c "$CONF" "$@" >"$T/cli.out" 2>"$T/cli.err"
-	CLI_RC=$?
-	cat "$T/cli.err" >>"$T/log/cli.err"
-	[ "$CLI_RC" = 0 ] || CLI_FAILURES="$CLI_FAILURES [$CLI_CMD: $CLI_RC]"
-}
-CLI_FAILURES=
-
-cli_diag() {
-	diag "command: $CLI_CMD (exit status $CLI_RC)"
-	[ -s "$T/cli.out" ] && diag "$(head -n 20 "$T/cli.out" | sed 's/^/out: /')"
-	[ -s "$T/cli.err" ] && diag "$(head -n 10 "$T/cli.err" | sed 's/^/err: /')"
-	return 0
-}
-
-# point DESC BUG RC [DIAG...]: one test point, ok when RC is 0; a TAP TODO
-# naming BUG while BUG is not empty.
-point() {
-	local desc=$1 bug=$2 rc=$3 mark=
-	shift 3
-	[ -n "$bug" ] && mark=" # TODO $bug"
-	T_NUM=$((T_NUM + 1))
-	if [ "$rc" = 0 ]; then
-		printf 'ok %d - %s%s\n' "$T_NUM" "$desc" "$mark"
-	else
-		printf 'not ok %d - %s%s\n' "$T_NUM" "$desc" "$mark"
-		[ -n "$bug" ] || T_FAILED=$((T_FAILED + 1))
-		[ $# -gt 0 ] && diag "$@"
-	fi
-	return 0
-}
-
-# todo_eval DESC BUG 'shell expression': check_eval, a TAP TODO while BUG
-# is not empty.
-todo_eval() {
-	local rc
-	eval "$3"
-	rc=$?
-	point "$1" "$2" "$rc" "failed: $3"
-	[ "$rc" = 0 ] || cli_diag
-}
+# cli, cli_diag, point and todo_eval are lib.sh's; the checks show the
+# last CLI command when they fail.
+# shellcheck disable=SC2034 # read by lib.sh
+TODO_DIAG=cli_diag
 
 # mq EXPR: the Python expression EXPR over R (the requests recorded since
 # the last clear_requests) and S (the mock's state); resent() are the
