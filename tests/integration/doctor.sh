@@ -85,36 +85,11 @@ transcript() {
 		"$(cat "$T/cli.out")" "(exit status $CLI_RC)"
 }
 
-# mq EXPR: the Python expression EXPR over R (the requests the mock recorded
-# since the last clear_requests), S (its state) and K (its tokens, with
-# their values); hooks(pid) are the hooks of project pid, ours(pid) those
-# pointing at the integration's webhook URL $WURL.
-cat >"$T/mq.py" <<'PY'
-import json, sys
-R = json.load(open(sys.argv[1]))
-S = json.load(open(sys.argv[2]))
-K = json.load(open(sys.argv[3]))
-WURL = sys.argv[5]
-def hooks(pid):
-    return [h for h in S["hooks"] if h["project_id"] == pid]
-def ours(pid):
-    return [h for h in hooks(pid) if h["url"] == WURL]
-def writes():
-    return [(r["method"], r["path"]) for r in R if r["method"] in ("POST", "PUT", "DELETE")]
-try:
-    v = eval(sys.argv[4])
-except Exception as e:
-    print("<%s: %s>" % (type(e).__name__, e))
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))
-PY
-mq() {
-	curl -sS --max-time 10 -o "$T/mq.requests" "$GL/_mock/requests" &&
-		curl -sS --max-time 10 -o "$T/mq.state" "$GL/_mock/state" &&
-		curl -sS --max-time 10 -o "$T/mq.tokens" "$GL/_mock/tokens" ||
-		{ echo "<mock unreachable>"; return 1; }
-	python3 "$T/mq.py" "$T/mq.requests" "$T/mq.state" "$T/mq.tokens" "$1" "${WURL:-}"
-}
+# mq (lib-gitlab.sh) with K, the mock's tokens: hooks(pid) are the hooks of
+# project pid, ours(pid) those pointing at the integration's webhook URL
+# $WURL.
+# shellcheck disable=SC2034 # read by lib.sh / lib-gitlab.sh
+MQ_TOKENS=1
 
 # mq_is DESC EXPR WANT: one test point, EXPR printed is WANT.
 mq_is() {

@@ -144,34 +144,11 @@ moves() {
 	done
 }
 
-# mq EXPR: the Python expression EXPR over R, every API request the mock
-# recorded (its --record file, oldest first), and S, its state.
-cat >"$T/mq.py" <<'PY'
-import json, sys
-R = []
-for line in open(sys.argv[1]):
-    if line.strip():
-        R.append(json.loads(line))
-S = json.load(open(sys.argv[2]))
-def api(r):
-    return r["path"].split("/api/v4", 1)[1] if "/api/v4" in r["path"] else r["path"]
-def body(r):
-    return r.get("body") or {}
-def latest(sha, name):
-    xs = [s for s in S["statuses"] if s["sha"] == sha and s["name"] == name and not s.get("retried")]
-    return xs[-1]["status"] if xs else None
-try:
-    v = eval(sys.argv[3])
-except Exception as e:
-    print("<%s: %s>" % (type(e).__name__, e))
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))
-PY
-mq() {
-	curl -sS --max-time 10 -o "$T/mq.state" "$GL/_mock/state" ||
-		{ echo "<mock unreachable>"; return 1; }
-	python3 "$T/mq.py" "$T/mock.record" "$T/mq.state" "$1"
-}
+# mq (lib-gitlab.sh) over R, every API request the mock recorded (its
+# --record file, oldest first); latest(sha, name) is GitLab's newest status
+# of job NAME on SHA.
+# shellcheck disable=SC2034 # read by lib.sh / lib-gitlab.sh
+MQ_RECORD=$T/mock.record
 
 # mq_is DESC BUG EXPR WANT
 mq_is() {

@@ -51,3 +51,32 @@ ctl() {
 clear_requests() {
 	ctl_at "${1:-$GL}" DELETE requests || bail "cannot clear the mock's requests"
 }
+
+# mq EXPR [MOCK-URL]: the Python expression EXPR (tests/integration/mq.py:
+# its names and helpers) over what the mock at MOCK-URL (default: $GL)
+# saw: R, the requests it recorded since the last clear_requests -- or,
+# with MQ_RECORD set, every request in that --record file --, S, its state,
+# K, its tokens (with MQ_TOKENS=1) and WURL ($WURL).  The answers it read
+# are kept in $T/mq.requests, .state and .tokens.
+MQ_PY=$top_srcdir/tests/integration/mq.py
+MQ_RECORD=
+MQ_TOKENS=0
+mq() {
+	local url=${2:-$GL} args=()
+	if [ -n "$MQ_RECORD" ]; then
+		args+=(--record "$MQ_RECORD")
+	else
+		curl -sS --max-time 10 -o "$T/mq.requests" "$url/_mock/requests" ||
+			{ echo "<mock unreachable>"; return 1; }
+		args+=(--requests "$T/mq.requests")
+	fi
+	curl -sS --max-time 10 -o "$T/mq.state" "$url/_mock/state" ||
+		{ echo "<mock unreachable>"; return 1; }
+	args+=(--state "$T/mq.state")
+	if [ "$MQ_TOKENS" = 1 ]; then
+		curl -sS --max-time 10 -o "$T/mq.tokens" "$url/_mock/tokens" ||
+			{ echo "<mock unreachable>"; return 1; }
+		args+=(--tokens "$T/mq.tokens")
+	fi
+	python3 "$MQ_PY" "${args[@]}" --webhook-url "${WURL:-}" -- "$1"
+}

@@ -78,43 +78,9 @@ manual_run() {
 	status_is 201
 }
 
-# mq EXPR [MOCK-URL]: the Python expression EXPR over R, the requests the
-# mock recorded since the last clear_requests (oldest first), and S, its
-# state.  Helpers: api(r) is the path after /api/v4, st(r) a status POST's
-# state.
-cat >"$T/mq.py" <<'PY'
-import json, re, sys
-R = json.load(open(sys.argv[1]))
-S = json.load(open(sys.argv[2]))
-def api(r):
-    return r["path"].split("/api/v4", 1)[1] if "/api/v4" in r["path"] else r["path"]
-def body(r):
-    return r.get("body") or {}
-def statuses(name=None):
-    return [r for r in R if r["method"] == "POST" and "/statuses/" in r["path"]
-            and (name is None or body(r).get("name") == name)]
-def st(r):
-    return body(r).get("state")
-def squeeze(xs):
-    out = []
-    for x in xs:
-        if not out or out[-1] != x:
-            out.append(x)
-    return out
-try:
-    v = eval(sys.argv[3])
-except Exception as e:
-    print("<%s: %s>" % (type(e).__name__, e))
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))
-PY
-mq() {
-	local url=${2:-$GL}
-	curl -sS --max-time 10 -o "$T/mq.requests" "$url/_mock/requests" &&
-		curl -sS --max-time 10 -o "$T/mq.state" "$url/_mock/state" ||
-		{ echo "<mock unreachable>"; return 1; }
-	python3 "$T/mq.py" "$T/mq.requests" "$T/mq.state" "$1"
-}
+# mq EXPR [MOCK-URL] (lib-gitlab.sh): R, the requests the mock recorded
+# since the last clear_requests, S, its state; api(r) is the path after
+# /api/v4, st(r) a status POST's state.
 
 # mq_is DESC EXPR WANT [MOCK-URL]: one test point, EXPR printed is WANT.
 mq_is() {

@@ -42,36 +42,11 @@ SHA_B=1111111111111111111111111111111111111111
 
 # ------------------------------------------------------------ helpers ----
 
-# cli, cli_diag, point and todo_eval are lib.sh's; the checks show the
-# last CLI command when they fail.
-# shellcheck disable=SC2034 # read by lib.sh
+# The checks show the last CLI command when they fail (cli, cli_diag and
+# point are lib.sh's; mq is lib-gitlab.sh's: resent() are the event ids
+# stackhook asked to resend, events() the GET …/events).
+# shellcheck disable=SC2034 # read by lib.sh / lib-gitlab.sh
 TODO_DIAG=cli_diag
-
-# mq EXPR: the Python expression EXPR over R (the requests recorded since
-# the last clear_requests) and S (the mock's state); resent() are the
-# event ids stackhook asked to resend (in R), events() the GET …/events.
-cat >"$T/mq.py" <<'PY'
-import json, re, sys
-R = json.load(open(sys.argv[1]))
-S = json.load(open(sys.argv[2]))
-def resent():
-    return [int(re.search(r"/events/(\d+)/resend$", r["path"]).group(1))
-            for r in R if r["method"] == "POST" and r["path"].endswith("/resend")]
-def events():
-    return [r for r in R if r["method"] == "GET" and r["path"].endswith("/events")]
-try:
-    v = eval(sys.argv[3])
-except Exception as e:
-    print("<%s: %s>" % (type(e).__name__, e))
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))
-PY
-mq() {
-	curl -sS --max-time 10 -o "$T/mq.requests" "$GL/_mock/requests" &&
-		curl -sS --max-time 10 -o "$T/mq.state" "$GL/_mock/state" ||
-		{ echo "<mock unreachable>"; return 1; }
-	python3 "$T/mq.py" "$T/mq.requests" "$T/mq.state" "$1"
-}
 
 # mq_is DESC EXPR WANT [BUG]: one test point, EXPR printed is WANT (a TAP
 # TODO while BUG is not empty).
