@@ -27,8 +27,9 @@ const char cli_rekey_usage[] =
 	"\n"
 	"Replaces the secret key (secret_key_file) with a new random one and\n"
 	"re-seals every integration's GitLab token, webhook secret and signing\n"
-	"token under it, in one transaction.  Stop the responders and the\n"
-	"reporter first, and start them after: they keep the key in memory.\n"
+	"token under it, in one transaction.  Best run with the responders and\n"
+	"the reporter stopped: a running one reads the new key at its next\n"
+	"request, but a token it was saving meanwhile may keep the old seal.\n"
 	"The old key stays in FILE.old -- backups of the database made before\n"
 	"now need it.  Interrupted, run it again: it finishes the same rekey.\n";
 
@@ -162,7 +163,7 @@ cli_rekey(struct cli *cli, int argc, char **argv)
 	}
 	printf("re-sealed %d value(s) under a new key in %s\n"
 	       "the old key is in %s: keep it with the backups made before now\n"
-	       "start the responders and the reporter again\n",
+	       "start the responders and the reporter again if they were stopped\n",
 	       n, p.key, p.old);
 	rc = CLI_OK;
 out:

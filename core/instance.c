@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "stackhook/instance.h"
 #include "stackhook/metrics.h"
@@ -91,11 +92,24 @@ int
 sh_instance_key(struct sh_instance *inst, const unsigned char **key,
 		struct sh_err *err)
 {
-	if (!inst->key_loaded) {
+	struct stat st;
+	bool same = false;
+
+	/* One stat() a request: a process that outlives a rekey does not go
+	 * on opening new seals with the old key. */
+	if (stat(inst->cfg->secret_key_file, &st) == 0)
+		same = inst->key_loaded && st.st_dev == inst->key_dev &&
+		       st.st_ino == inst->key_ino;
+	else
+		memset(&st, 0, sizeof(st));
+	if (!same) {
+		inst->key_loaded = false;
 		if (sh_crypto_load_key(inst->cfg->secret_key_file, inst->key,
 				       err) < 0)
 			return -1;
 		inst->key_loaded = true;
+		inst->key_dev = st.st_dev;
+		inst->key_ino = st.st_ino;
 	}
 	*key = inst->key;
 	return 0;

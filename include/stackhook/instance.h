@@ -10,6 +10,7 @@
 #define STACKHOOK_INSTANCE_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "stackhook/config.h"
 #include "stackhook/crypto.h"
@@ -24,6 +25,8 @@ struct sh_instance {
 	struct sh_db *db;     /* NULL until sh_instance_db() succeeds */
 	unsigned char key[SH_SECRET_KEY_LEN];
 	bool key_loaded;
+	dev_t key_dev; /* the key file it came from (rekey replaces it) */
+	ino_t key_ino;
 	struct sh_committer *committer; /* group commit for webhooks, or NULL */
 };
 
@@ -52,7 +55,9 @@ int sh_instance_db(struct sh_instance *inst, struct sh_db **db,
  * reopens it (the file may have been replaced or repaired). */
 void sh_instance_db_reset(struct sh_instance *inst);
 
-/* The secret key, read on first use.  Returns 0 or -1 (err set). */
+/* The secret key, read on first use and again once the file has been
+ * replaced (stackhook rekey renames a new one over it).  Returns 0 or -1
+ * (err set). */
 int sh_instance_key(struct sh_instance *inst, const unsigned char **key,
 		    struct sh_err *err);
 

@@ -484,6 +484,20 @@ else
 	fail "a second process holds the database's write lock" "$(cat "$T/log/locker.err")"
 fi
 
+# ------------------------------------------------------ rekey -------------
+# stackhook rekey with the responder still running (the documented way
+# stops it first): the process reads the new key file at its next request
+# instead of failing to open the re-sealed secret with the old key.
+"$SH_CLI" -c "$CONF" rekey >"$T/log/rekey.out" 2>&1
+rekey_rc=$?
+check_eval "stackhook rekey while the responder runs: exit 0" '[ "$rekey_rc" = 0 ]' ||
+	diag "$(cat "$T/log/rekey.out")"
+hook "$FIX/tag_push_delete.json" "Tag Push Hook"
+check "... the running responder still lets the secret in (200 ignored: a tag deletion)" \
+	status_is 200
+deliver gitlab "$WRONG" "Push Hook" "$FIX/push.json" refused-after-rekey
+check "... and refuses another token (401)" status_is 401
+
 # ------------------------------------------------------ secrets -----------
 
 check_eval "the one responder process served everything (pid $PID still running)" \
