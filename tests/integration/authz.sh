@@ -50,18 +50,6 @@ PID_BEFORE=$(cat "$PIDFILE")
 
 # ------------------------------------------------------------ fixtures ----
 
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "$T/http.body"
-}
-
 # fixture DESC STATUS METHOD PATH [BODY]: a setup request (as root) that must work.
 fixture() {
 	local desc=$1 want=$2 method=$3 path=$4 args=()

@@ -67,19 +67,6 @@ check_eval "nginx + two responders (spawn-fcgi -F 2: PIDs $PIDS_BEFORE) serve $B
 
 # ------------------------------------------------------------ fixtures ----
 
-# jv EXPR: a value of the last answer (Python expression over d).
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "$T/http.body"
-}
-
 api() {
 	local key=$1 method=$2 path=$3
 	shift 3

@@ -45,18 +45,6 @@ done
 
 # ------------------------------------------------------------ helpers ----
 
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
-}
-
 # api CONF KEY METHOD PATH [JSON]: one admin API request through the CGI
 # responder on CONF's database.
 api() {

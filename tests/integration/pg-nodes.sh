@@ -96,18 +96,6 @@ pg_restart() {
 		-o "$pg_args" start >>"$T/log/pg_ctl.out" 2>&1
 }
 
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
-}
-
 # api BASE METHOD PATH [CURL ARGS]: the admin API of BASE as alice.
 api() {
 	local base=$1 method=$2 path=$3

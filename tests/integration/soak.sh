@@ -51,23 +51,6 @@ RESULTS=$T/results.jsonl
 # shellcheck disable=SC2034 # read by lib.sh / lib-gitlab.sh
 KNOWN_BUGS_MAY_PASS=1
 
-jv() {
-	python3 -c '
-import json, sys
-try:
-    d = json.load(open(sys.argv[2]))
-    v = eval(sys.argv[1])
-except Exception as e:
-    print("<%s>" % e)
-    sys.exit(1)
-print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
-}
-
-api_json() {
-	http "$1" "$BASE$2" -H "Authorization: Bearer $ADMIN_KEY" \
-		-H 'Content-Type: application/json' --data-binary "$3"
-}
-
 sql() {
 	as_run_user sqlite3 -cmd '.timeout 10000' "$DB" "$1"
 }
