@@ -255,6 +255,16 @@ snapshot() {
 		{ echo "$HTTP_STATUS"; cat "$T/http.body"; } >"$dir/$n"
 	done <"$T/reads"
 }
+# A person signed in to the web pages on SQLite (a session row).
+printf 'key=%s' "$BOB_KEY" >"$T/sign-in.in"
+CGI_STDIN=$T/sign-in.in
+cgi STACKHOOK_CONFIG="$S" REQUEST_METHOD=POST PATH_INFO=/ui/sign-in \
+	CONTENT_TYPE=application/x-www-form-urlencoded CONTENT_LENGTH="$(wc -c <"$T/sign-in.in")"
+CGI_STDIN=/dev/null
+SESSION_COOKIE=$(sed -n 's/^Set-Cookie: \([^;]*\).*/\1/p' "$T/http.head" | head -n 1)
+check_eval "bob signs in to the pages on SQLite: 303 with a session cookie" \
+	'[ "$HTTP_STATUS" = 303 ] && [ -n "$SESSION_COOKIE" ]' || diag "$(cat "$T/http.head")"
+
 snapshot "$S" "$T/before"
 check_eval "SQLite: the 25 reads answer 200 (bob, a reader, gets 403 for the details) -- whoami, spaces, integrations and details, stacks, runs, deliveries, audit" \
 	'[ "$(for f in $(seq 1 "$(wc -l <"$T/reads")"); do head -n 1 "$T/before/$f"; done | paste -sd " ")" = "$(printf "200 %.0s" $(seq 1 12))403 $(printf "200 %.0s" $(seq 14 24))200" ]' ||
@@ -264,7 +274,7 @@ check_eval "... every one of them non-trivial (whoami roles, details with the se
 	 grep -qF -- "$TEAM_SECRET" "$T/before/11" && [ "$(tail -n +2 "$T/before/17" | jv "len(d[\"items\"])" /dev/stdin)" = 4 ]'
 
 # The tables as SQLite holds them, and the highest ids.
-TABLES="users api_keys spaces grants integrations stacks deliveries runs run_merge_requests mr_notes report_problems counters doctor_results gitlab_hooks resent_events audit"
+TABLES="users api_keys sessions spaces grants integrations stacks deliveries runs run_merge_requests mr_notes report_problems counters doctor_results gitlab_hooks resent_events audit"
 for t in $TABLES; do
 	echo "$t $(sqlite_q "SELECT count(*) FROM $t")"
 done >"$T/counts.sqlite"
@@ -273,7 +283,7 @@ OLD_MAX_AUDIT=$(sqlite_q "SELECT max(id) FROM audit")
 OLD_MAX_USER=$(sqlite_q "SELECT max(id) FROM users")
 OLD_MAX_INTEGRATION=$(sqlite_q "SELECT max(id) FROM integrations")
 check_eval "SQLite holds every kind of row (spaces $(grep '^spaces ' "$T/counts.sqlite" | cut -d' ' -f2), users $(grep '^users ' "$T/counts.sqlite" | cut -d' ' -f2), deliveries $(grep '^deliveries ' "$T/counts.sqlite" | cut -d' ' -f2), runs $(grep '^runs ' "$T/counts.sqlite" | cut -d' ' -f2), audit $(grep '^audit ' "$T/counts.sqlite" | cut -d' ' -f2))" \
-	'for t in users api_keys spaces grants integrations stacks deliveries runs run_merge_requests audit; do
+	'for t in users api_keys sessions spaces grants integrations stacks deliveries runs run_merge_requests audit; do
 	     [ "$(grep "^$t " "$T/counts.sqlite" | cut -d" " -f2)" -gt 0 ] || exit 1
 	 done' || diag "$(cat "$T/counts.sqlite")"
 
@@ -325,6 +335,10 @@ check_eval "... and none in migrate's output" \
 	'! grep -qF -e "$TOKEN_MAIN" -e "$TOKEN_TEAM" -e "$SIGNING" -e "$SECRET" "$T/migrate.out" "$T/migrate.err"'
 
 # ------------------------------------------- the API on PostgreSQL ----
+
+cgi STACKHOOK_CONFIG="$P" REQUEST_METHOD=GET PATH_INFO=/ui/ HTTP_COOKIE="$SESSION_COOKIE"
+check_eval "bob's session goes on on PostgreSQL: the Source code page, 200" \
+	'[ "$HTTP_STATUS" = 200 ] && grep -q "Source code" "$T/http.body"' || diag "$(head -n 5 "$T/http.head")"
 
 snapshot "$P" "$T/after"
 same=0 diff_list=
