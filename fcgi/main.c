@@ -31,10 +31,12 @@
 #define INSTANCE_CACHE_MAX 8
 #define SD_LISTEN_FDS_START 3
 #define CGI_DRAIN_MAX (64ULL << 20)
-/* Eight, not four: with fsync a group commit of 8 gave 1.5x the deliveries
- * a second of one of 4 (bench/ingest -T), for about 1 MiB more private
- * memory (bench/soak), still under the 8 MiB of SPEC §8. */
-#define THREADS_DEFAULT 8
+/* Four, not eight: 8 threads gave 1.5x the deliveries a second (bigger
+ * group commits, bench/ingest -T), but each thread's connection and stack
+ * keep filling as it meets more routes (prepared statements, page cache,
+ * stack depth): tests/integration/soak.sh saw 1.0-1.1 MiB of growth after
+ * the warm-up with 8, 0.5 with 4 (SPEC §8: flat).  -t raises it. */
+#define THREADS_DEFAULT 4
 #define THREADS_MAX 64
 
 /* The instances this process serves: one, unless the web server names
