@@ -547,6 +547,30 @@ diag "requests GitLab received in the kill loops and after: $(mq "len(R)") ($(mq
 cp "$T/mock.record.all" "$T/mock.record"
 scenario_end
 
+# held_reporter FAULT WHAT PATTERN: the mock answers what FAULT (a faults
+# entry with a 2 s delay) matches late; a reporter (P) starts and runs
+# until the mock has answered a request matching PATTERN (the mock records
+# a request once it has answered it), and half a second more.
+held_reporter() {
+	ctl POST faults "$1" || fail "a 2 s delay on $2" "$(cat "$T/ctl.json")"
+	RECORD0=$(wc -l <"$T/mock.record")
+	"$SH_CLI" -c "$CONF" report >>"$T/log/killed.out" 2>>"$T/log/killed.err" &
+	P=$!
+	wait_for "tail -n +$((RECORD0 + 1)) '$T/mock.record' | grep -q '$3'" 5
+	sleep 0.5
+}
+
+# since_held: what the mock recorded since held_reporter started.
+since_held() {
+	tail -n +$((RECORD0 + 1)) "$T/mock.record"
+}
+
+kill_held() {
+	kill -KILL "$P"
+	wait "$P" 2>/dev/null
+	KILLED=$((KILLED + 1)) KILL_RUNS=$((KILL_RUNS + 1))
+}
+
 # c2. One kill aimed inside a deployment's creation: GitLab creates it, the
 # reporter dies before it hears the id.  The next reporter must not create
 # a second one.
@@ -560,21 +584,13 @@ moves "$T7" preparing planning
 drain
 moves "$T7" "unconfirmed|$CHANGES"
 check "a tracked run with changes reaches unconfirmed: its deployment waits in the spool" status_is 200
-ctl POST faults '{"match":"^POST .*/deployments$","action":"pass","delay":2,"count":1}' ||
-	fail "a 2 s delay on the deployment's creation" "$(cat "$T/ctl.json")"
-RECORD0=$(wc -l <"$T/mock.record")
-"$SH_CLI" -c "$CONF" report >>"$T/log/killed.out" 2>>"$T/log/killed.err" &
-P=$!
-# The mock records a request once it has answered it: the run's status
-# first, the deployment 2 s later.
-wait_for "tail -n +$((RECORD0 + 1)) '$T/mock.record' | grep -q 'statuses/$S7'" 5
-sleep 0.5
+# The run's status is answered at once, the deployment 2 s later.
+held_reporter '{"match":"^POST .*/deployments$","action":"pass","delay":2,"count":1}' \
+	"the deployment's creation" "statuses/$S7"
 check_eval "the reporter is held in POST /deployments (its status sent, the deployment not answered)" \
-	'kill -0 "$P" 2>/dev/null && tail -n +$((RECORD0 + 1)) "$T/mock.record" | grep -q "statuses/$S7" &&
-	 ! tail -n +$((RECORD0 + 1)) "$T/mock.record" | grep "/deployments" | grep -q "\"POST\""'
-kill -KILL "$P"
-wait "$P" 2>/dev/null
-KILLED=$((KILLED + 1)) KILL_RUNS=$((KILL_RUNS + 1))
+	'kill -0 "$P" 2>/dev/null && since_held | grep -q "statuses/$S7" &&
+	 ! since_held | grep "/deployments" | grep -q "\"POST\""'
+kill_held
 sleep 1.5
 mq_is "... killed there: GitLab created the deployment all the same" "" \
 	"[d['status'] for d in S['deployments'] if d['sha'] == '$S7']" '["running"]'
@@ -596,21 +612,12 @@ PN=$(jv "[r['id'] for r in d['runs'] if r['stack'] == 'diaspora-dev'][0]")
 drain
 moves "$PN" preparing planning "finished|$CHANGES,\"plan\":\"plan n\""
 check "a proposed run with changes finishes: its comment waits in the spool" status_is 200
-ctl POST faults '{"match":"^POST .*/merge_requests/202/notes$","action":"pass","delay":2,"count":1}' ||
-	fail "a 2 s delay on the comment's creation" "$(cat "$T/ctl.json")"
-RECORD0=$(wc -l <"$T/mock.record")
-"$SH_CLI" -c "$CONF" report >>"$T/log/killed.out" 2>>"$T/log/killed.err" &
-P=$!
-# The lookup of !202's comments is answered (and recorded) at once, the
-# creation 2 s later.
-wait_for "tail -n +$((RECORD0 + 1)) '$T/mock.record' | grep -q 'merge_requests/202/notes'" 5
-sleep 0.5
+# The lookup of !202's comments is answered at once, the creation 2 s later.
+held_reporter '{"match":"^POST .*/merge_requests/202/notes$","action":"pass","delay":2,"count":1}' \
+	"the comment's creation" "merge_requests/202/notes"
 check_eval "the reporter is held in POST /merge_requests/202/notes (the comments looked up, the new one not answered)" \
-	'kill -0 "$P" 2>/dev/null &&
-	 ! tail -n +$((RECORD0 + 1)) "$T/mock.record" | grep "merge_requests/202/notes" | grep -q "\"POST\""'
-kill -KILL "$P"
-wait "$P" 2>/dev/null
-KILLED=$((KILLED + 1)) KILL_RUNS=$((KILL_RUNS + 1))
+	'kill -0 "$P" 2>/dev/null && ! since_held | grep "merge_requests/202/notes" | grep -q "\"POST\""'
+kill_held
 # At once, while GitLab is still writing the first one: a reporter that
 # looked for the comment now would not find it and would write another.
 report
@@ -637,18 +644,11 @@ check "a tracked run queued, preparing, planning, finished: 4 states of one stat
 push "$S9" "$T/push-c9.json"
 hook "$T/push-c9.json" wave-9
 check "then a push of another commit: its statuses wait after them" status_is 202
-ctl POST faults "{\"match\":\"^POST .*/statuses/$S9\",\"action\":\"pass\",\"delay\":2,\"count\":1}" ||
-	fail "a 2 s delay on the other commit's status" "$(cat "$T/ctl.json")"
-RECORD0=$(wc -l <"$T/mock.record")
-"$SH_CLI" -c "$CONF" report >>"$T/log/killed.out" 2>>"$T/log/killed.err" &
-P=$!
-wait_for "tail -n +$((RECORD0 + 1)) '$T/mock.record' | grep -q 'statuses/$S8'" 5
-sleep 0.5
+held_reporter "{\"match\":\"^POST .*/statuses/$S9\",\"action\":\"pass\",\"delay\":2,\"count\":1}" \
+	"the other commit's status" "statuses/$S8"
 check_eval "the reporter sent $S8's newest state (success) and is held in the next request" \
-	'kill -0 "$P" 2>/dev/null && tail -n +$((RECORD0 + 1)) "$T/mock.record" | grep "statuses/$S8" | grep -q "\"success\""'
-kill -KILL "$P"
-wait "$P" 2>/dev/null
-KILLED=$((KILLED + 1)) KILL_RUNS=$((KILL_RUNS + 1))
+	'kill -0 "$P" 2>/dev/null && since_held | grep "statuses/$S8" | grep -q "\"success\""'
+kill_held
 sleep 2
 drain
 mq_is "the next reporter: GitLab's status for $S8 is still success (no superseded state sent after it)" "$BUG_COALESCED_AFTER" \
