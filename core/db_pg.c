@@ -10,13 +10,83 @@
  */
 #include "config.h"
 
+#include <dlfcn.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db_backend.h"
 #include "stackhook/log.h"
+
+/*
+ * libpq is loaded on first use, not linked: a process on SQLite then never
+ * maps it nor the twenty-odd libraries it brings (LDAP, Kerberos, GnuTLS),
+ * about 3 MiB of a responder's private memory (SPEC §8 allows 8).  The
+ * soname has been libpq.so.5 since PostgreSQL 8.2.
+ */
+#define LIBPQ_SONAME "libpq.so.5"
+#define PQ_FUNCTIONS(X) \
+	X(PQclear) \
+	X(PQcmdTuples) \
+	X(PQconnectdb) \
+	X(PQconsumeInput) \
+	X(PQdb) \
+	X(PQdescribePrepared) \
+	X(PQerrorMessage) \
+	X(PQexec) \
+	X(PQexecPrepared) \
+	X(PQfinish) \
+	X(PQfname) \
+	X(PQfreemem) \
+	X(PQftype) \
+	X(PQgetisnull) \
+	X(PQgetvalue) \
+	X(PQhost) \
+	X(PQisBusy) \
+	X(PQnfields) \
+	X(PQnparams) \
+	X(PQntuples) \
+	X(PQport) \
+	X(PQprepare) \
+	X(PQresultErrorField) \
+	X(PQresultErrorMessage) \
+	X(PQresultStatus) \
+	X(PQsetNoticeProcessor) \
+	X(PQstatus) \
+	X(PQunescapeBytea)
+
+static struct {
+#define PQ_POINTER(name) __typeof__(name) *name;
+	PQ_FUNCTIONS(PQ_POINTER)
+#undef PQ_POINTER
+} pq;
+
+static pthread_once_t pq_once = PTHREAD_ONCE_INIT;
+static char pq_missing[256]; /* why it could not be loaded; "" when it was */
+
+static void
+pq_load(void)
+{
+	void *lib = dlopen(LIBPQ_SONAME, RTLD_NOW | RTLD_LOCAL);
+	void *sym;
+
+	if (lib == NULL) {
+		snprintf(pq_missing, sizeof(pq_missing), "%s", dlerror());
+		return;
+	}
+	/* memcpy: ISO C has no cast from dlsym's void * to a function. */
+#define PQ_LOOKUP(name)                                                          \
+	if ((sym = dlsym(lib, #name)) == NULL) {                                 \
+		snprintf(pq_missing, sizeof(pq_missing), LIBPQ_SONAME " has no %s", \
+			 #name);                                                 \
+		return;                                                          \
+	}                                                                        \
+	memcpy(&pq.name, &sym, sizeof(sym));
+	PQ_FUNCTIONS(PQ_LOOKUP)
+#undef PQ_LOOKUP
+}
 
 #define MAX_PARAMS 32
 
@@ -52,8 +122,8 @@ static const struct sh_db_ops pg_ops;
 static int
 fail_pg(struct pg_db *db, const PGresult *res, struct sh_err *err, const char *what)
 {
-	const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
-	const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(db->conn);
+	const char *state = res ? pq.PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	const char *msg = res ? pq.PQresultErrorMessage(res) : pq.PQerrorMessage(db->conn);
 	char text[256];
 	size_t n;
 
@@ -67,7 +137,7 @@ fail_pg(struct pg_db *db, const PGresult *res, struct sh_err *err, const char *w
 	if (state == NULL || strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "40", 2) == 0 || strncmp(state, "53", 2) == 0 ||
 	    strncmp(state, "55", 2) == 0 ||
-	    strncmp(state, "57", 2) == 0 || PQstatus(db->conn) != CONNECTION_OK)
+	    strncmp(state, "57", 2) == 0 || pq.PQstatus(db->conn) != CONNECTION_OK)
 		return sh_err_set(err, SH_E_STORAGE, NULL, "database %s: %s: %s",
 				  db->target, what, text);
 	return sh_err_set(err, SH_E_INTERNAL, NULL, "database %s: %s: %s", db->target,
@@ -78,13 +148,13 @@ static int
 pg_exec(struct sh_db *base, const char *sql, struct sh_err *err)
 {
 	struct pg_db *db = (struct pg_db *)base;
-	PGresult *res = PQexec(db->conn, sql);
-	ExecStatusType status = PQresultStatus(res);
+	PGresult *res = pq.PQexec(db->conn, sql);
+	ExecStatusType status = pq.PQresultStatus(res);
 	int rc = 0;
 
 	if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
 		rc = fail_pg(db, res, err, "cannot run statement");
-	PQclear(res);
+	pq.PQclear(res);
 	return rc;
 }
 
@@ -127,17 +197,17 @@ pg_prepare(struct sh_db *base, const char *sql, struct sh_stmt **out,
 		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
 	}
 	snprintf(st->name, sizeof(st->name), "s%zu", db->stmt_count);
-	res = PQprepare(db->conn, st->name, sql, 0, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+	res = pq.PQprepare(db->conn, st->name, sql, 0, NULL);
+	if (pq.PQresultStatus(res) != PGRES_COMMAND_OK) {
 		fail_pg(db, res, err, "cannot prepare statement");
-		PQclear(res);
+		pq.PQclear(res);
 		free(st);
 		return -1;
 	}
-	PQclear(res);
-	res = PQdescribePrepared(db->conn, st->name);
-	st->nparams = PQresultStatus(res) == PGRES_COMMAND_OK ? PQnparams(res) : 0;
-	PQclear(res);
+	pq.PQclear(res);
+	res = pq.PQdescribePrepared(db->conn, st->name);
+	st->nparams = pq.PQresultStatus(res) == PGRES_COMMAND_OK ? pq.PQnparams(res) : 0;
+	pq.PQclear(res);
 	if (st->nparams > MAX_PARAMS) {
 		free(st);
 		return sh_err_set(err, SH_E_INTERNAL, NULL, "too many parameters");
@@ -234,22 +304,22 @@ pg_step(struct sh_stmt *base, struct sh_err *err)
 	const char *tuples;
 
 	if (st->result == NULL) {
-		st->result = PQexecPrepared(db->conn, st->name, st->nparams,
+		st->result = pq.PQexecPrepared(db->conn, st->name, st->nparams,
 					    (const char *const *)st->values, st->lengths,
 					    st->formats, 0);
-		status = PQresultStatus(st->result);
+		status = pq.PQresultStatus(st->result);
 		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
 			fail_pg(db, st->result, err, "statement failed");
-			PQclear(st->result);
+			pq.PQclear(st->result);
 			st->result = NULL;
 			return -1;
 		}
-		tuples = PQcmdTuples(st->result);
+		tuples = pq.PQcmdTuples(st->result);
 		db->changes = tuples && tuples[0] ? atoll(tuples) : 0;
 		st->row = -1;
 	}
-	if (PQresultStatus(st->result) != PGRES_TUPLES_OK ||
-	    st->row + 1 >= PQntuples(st->result))
+	if (pq.PQresultStatus(st->result) != PGRES_TUPLES_OK ||
+	    st->row + 1 >= pq.PQntuples(st->result))
 		return 0;
 	st->row++;
 	return 1;
@@ -258,7 +328,7 @@ pg_step(struct sh_stmt *base, struct sh_err *err)
 static bool
 pg_is_null(struct sh_stmt *st, int col)
 {
-	return PQgetisnull(PGST(st)->result, PGST(st)->row, col) != 0;
+	return pq.PQgetisnull(PGST(st)->result, PGST(st)->row, col) != 0;
 }
 
 static const char *
@@ -266,7 +336,7 @@ pg_text(struct sh_stmt *st, int col)
 {
 	if (pg_is_null(st, col))
 		return NULL;
-	return PQgetvalue(PGST(st)->result, PGST(st)->row, col);
+	return pq.PQgetvalue(PGST(st)->result, PGST(st)->row, col);
 }
 
 /* Booleans come back as t/f, integers as text. */
@@ -290,12 +360,12 @@ pg_blob(struct sh_stmt *base, int col, size_t *len)
 	struct pg_stmt *st = PGST(base);
 	const char *v = pg_text(base, col);
 
-	PQfreemem(st->blob);
+	pq.PQfreemem(st->blob);
 	st->blob = NULL;
 	*len = 0;
 	if (v == NULL)
 		return NULL;
-	st->blob = PQunescapeBytea((const unsigned char *)v, len);
+	st->blob = pq.PQunescapeBytea((const unsigned char *)v, len);
 	return st->blob;
 }
 
@@ -307,22 +377,22 @@ pg_alive(struct sh_db *db)
 	/* libpq notices a server that went away only when it reads: take in
 	 * what waits on the socket -- its goodbye, then, on a second read, the
 	 * end of the stream -- and let it parse the goodbye. */
-	for (int i = 0; i < 2 && PQstatus(conn) == CONNECTION_OK; i++)
-		if (PQconsumeInput(conn) == 0 || PQisBusy(conn) < 0)
+	for (int i = 0; i < 2 && pq.PQstatus(conn) == CONNECTION_OK; i++)
+		if (pq.PQconsumeInput(conn) == 0 || pq.PQisBusy(conn) < 0)
 			break;
-	return PQstatus(conn) == CONNECTION_OK;
+	return pq.PQstatus(conn) == CONNECTION_OK;
 }
 
 static int
 pg_column_count(struct sh_stmt *st)
 {
-	return PGST(st)->result ? PQnfields(PGST(st)->result) : 0;
+	return PGST(st)->result ? pq.PQnfields(PGST(st)->result) : 0;
 }
 
 static const char *
 pg_column_name(struct sh_stmt *st, int col)
 {
-	return PQfname(PGST(st)->result, col);
+	return pq.PQfname(PGST(st)->result, col);
 }
 
 #define BYTEA_OID 17
@@ -330,7 +400,7 @@ pg_column_name(struct sh_stmt *st, int col)
 static bool
 pg_column_is_blob(struct sh_stmt *st, int col)
 {
-	return PQftype(PGST(st)->result, col) == BYTEA_OID;
+	return pq.PQftype(PGST(st)->result, col) == BYTEA_OID;
 }
 
 static void
@@ -338,9 +408,9 @@ pg_release(struct sh_stmt *base)
 {
 	struct pg_stmt *st = PGST(base);
 
-	PQclear(st->result);
+	pq.PQclear(st->result);
 	st->result = NULL;
-	PQfreemem(st->blob);
+	pq.PQfreemem(st->blob);
 	st->blob = NULL;
 	clear_values(st);
 	st->row = -1;
@@ -357,7 +427,7 @@ pg_close(struct sh_db *base)
 		free(db->stmts[i]);
 	}
 	free(db->stmts);
-	PQfinish(db->conn);
+	pq.PQfinish(db->conn);
 	free(db->target);
 	free(db);
 }
@@ -391,8 +461,8 @@ safe_target(PGconn *conn)
 {
 	char *out = NULL;
 
-	if (asprintf(&out, "postgresql://%s:%s/%s", PQhost(conn) ? PQhost(conn) : "",
-		     PQport(conn) ? PQport(conn) : "", PQdb(conn) ? PQdb(conn) : "") < 0)
+	if (asprintf(&out, "postgresql://%s:%s/%s", pq.PQhost(conn) ? pq.PQhost(conn) : "",
+		     pq.PQport(conn) ? pq.PQport(conn) : "", pq.PQdb(conn) ? pq.PQdb(conn) : "") < 0)
 		return NULL;
 	return out;
 }
@@ -421,28 +491,33 @@ sh_db_pg_open(const char *uri, const struct sh_db_options *opt,
 	char timeout[64];
 
 	*out = NULL;
+	pthread_once(&pq_once, pq_load);
+	if (pq_missing[0] != '\0')
+		return sh_err_set(err, SH_E_STORAGE, NULL,
+				  "cannot use PostgreSQL: %s (Debian's libpq5 package)",
+				  pq_missing);
 	db = calloc(1, sizeof(*db));
 	if (db == NULL)
 		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
 	db->base.ops = &pg_ops;
 	/* 7403101: any constant, the key of stackhook's writer lock. */
 	db->base.begin_sql = "BEGIN; SELECT pg_advisory_xact_lock(7403101)";
-	db->conn = PQconnectdb(uri);
-	if (PQstatus(db->conn) != CONNECTION_OK) {
+	db->conn = pq.PQconnectdb(uri);
+	if (pq.PQstatus(db->conn) != CONNECTION_OK) {
 		char msg[256];
 		size_t n;
 
-		snprintf(msg, sizeof(msg), "%s", PQerrorMessage(db->conn));
+		snprintf(msg, sizeof(msg), "%s", pq.PQerrorMessage(db->conn));
 		n = strlen(msg);
 		while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 			msg[--n] = '\0';
-		PQfinish(db->conn);
+		pq.PQfinish(db->conn);
 		free(db);
 		return sh_err_set(err, SH_E_STORAGE, NULL,
 				  "cannot connect to PostgreSQL: %s", msg);
 	}
 	db->target = safe_target(db->conn);
-	PQsetNoticeProcessor(db->conn, on_notice, NULL);
+	pq.PQsetNoticeProcessor(db->conn, on_notice, NULL);
 	/* A writer waits at most busy_timeout for the lock, as with SQLite. */
 	snprintf(timeout, sizeof(timeout), "SET lock_timeout = %lld",
 		 (long long)opt->busy_timeout_ms);
