@@ -103,6 +103,43 @@ sh_http_parse_target(struct sh_http_request *req, const char *mount_path,
 	return 0;
 }
 
+/* A body without CONTENT_LENGTH (Apache's mod_proxy_fcgi streams a large
+ * chunked request that way): read to its end, but never past max_body. */
+static int
+read_unsized_body(struct sh_http_request *req, size_t max_body, struct sh_err *err)
+{
+	size_t cap = 0, done = 0;
+	char *grown;
+
+	for (;;) {
+		ssize_t n;
+
+		if (cap - done < 2) {
+			cap = cap ? cap * 2 : 16384;
+			if (cap > max_body + 2)
+				cap = max_body + 2;
+			grown = realloc(req->body, cap);
+			if (grown == NULL)
+				return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+			req->body = grown;
+		}
+		/* One byte past the limit is enough to know it is over. */
+		n = req->read(req->ctx, req->body + done, cap - 1 - done);
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+		if (done > max_body)
+			return sh_err_set(err, SH_E_PAYLOAD_TOO_LARGE, NULL,
+					  "the body is larger than the limit of "
+					  "%zu bytes (max_body)", max_body);
+	}
+	if (req->body == NULL && (req->body = malloc(1)) == NULL)
+		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
+	req->body[done] = '\0';
+	req->body_len = done;
+	return 0;
+}
+
 int
 sh_http_read_body(struct sh_http_request *req, size_t max_body,
 		  struct sh_err *err)
@@ -114,18 +151,18 @@ sh_http_read_body(struct sh_http_request *req, size_t max_body,
 
 	if (req->body != NULL)
 		return 0;
-	if (cl != NULL && cl[0] != '\0') {
-		for (const char *p = cl; *p; p++)
-			if (!isdigit((unsigned char)*p))
-				return sh_err_set(err, SH_E_BAD_REQUEST, NULL,
-						  "Content-Length is not a number");
-		errno = 0;
-		len = strtoull(cl, &end, 10);
-		if (errno == ERANGE || len > max_body)
-			return sh_err_set(err, SH_E_PAYLOAD_TOO_LARGE, NULL,
-					  "the body is larger than the limit of "
-					  "%zu bytes (max_body)", max_body);
-	}
+	if (cl == NULL || cl[0] == '\0')
+		return read_unsized_body(req, max_body, err);
+	for (const char *p = cl; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return sh_err_set(err, SH_E_BAD_REQUEST, NULL,
+					  "Content-Length is not a number");
+	errno = 0;
+	len = strtoull(cl, &end, 10);
+	if (errno == ERANGE || len > max_body)
+		return sh_err_set(err, SH_E_PAYLOAD_TOO_LARGE, NULL,
+				  "the body is larger than the limit of "
+				  "%zu bytes (max_body)", max_body);
 	req->body = malloc((size_t)len + 1);
 	if (req->body == NULL)
 		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");

@@ -465,19 +465,55 @@ test_body_none(void **state)
 	struct sh_err err;
 
 	(void)state;
-	/* no CONTENT_LENGTH */
+	/* no CONTENT_LENGTH, nothing sent */
 	assert_int_equal(read_body(&f, NULL, 1024, &req, &err), 0);
 	assert_non_null(req.body);
 	assert_int_equal(req.body_len, 0);
 	assert_string_equal(req.body, "");
 	sh_http_request_release(&req);
-	/* empty, and zero */
+	/* empty */
 	assert_int_equal(read_body(&f, "", 1024, &req, &err), 0);
 	assert_int_equal(req.body_len, 0);
 	sh_http_request_release(&req);
+	/* zero: nothing is read at all */
+	f.reads = 0;
 	assert_int_equal(read_body(&f, "0", 1024, &req, &err), 0);
 	assert_int_equal(req.body_len, 0);
 	assert_int_equal(f.reads, 0);
+	sh_http_request_release(&req);
+}
+
+/* Without CONTENT_LENGTH (Apache's mod_proxy_fcgi streams a large chunked
+ * request so) the body is read to its end, within max_body. */
+static void
+test_body_unsized(void **state)
+{
+	static char big[40000];
+	struct fake f = {.chunk = 1000};
+	struct sh_http_request req;
+	struct sh_err err;
+
+	(void)state;
+	memset(big, 'x', sizeof(big));
+	f.body = big;
+	f.body_len = sizeof(big);
+	assert_int_equal(read_body(&f, NULL, sizeof(big), &req, &err), 0);
+	assert_int_equal(req.body_len, sizeof(big));
+	assert_int_equal(req.body[sizeof(big)], '\0');
+	assert_memory_equal(req.body, big, sizeof(big));
+	sh_http_request_release(&req);
+
+	/* one byte over: 413, without reading the rest */
+	f.pos = 0;
+	f.chunk = 0;
+	assert_int_equal(read_body(&f, NULL, sizeof(big) - 1, &req, &err), -1);
+	assert_int_equal(err.code, SH_E_PAYLOAD_TOO_LARGE);
+	assert_non_null(strstr(err.msg, "max_body"));
+	sh_http_request_release(&req);
+	f.pos = 0;
+	assert_int_equal(read_body(&f, NULL, 100, &req, &err), -1);
+	assert_int_equal(err.code, SH_E_PAYLOAD_TOO_LARGE);
+	assert_true(f.pos <= 102);
 	sh_http_request_release(&req);
 }
 
@@ -1289,6 +1325,7 @@ main(void)
 		cmocka_unit_test(test_body_exact),
 		cmocka_unit_test(test_body_in_pieces),
 		cmocka_unit_test(test_body_none),
+		cmocka_unit_test(test_body_unsized),
 		cmocka_unit_test(test_serialize_json),
 		cmocka_unit_test(test_serialize_length_is_bytes),
 		cmocka_unit_test(test_serialize_204),
