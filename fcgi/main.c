@@ -326,12 +326,19 @@ out:
 /* Reads what is left of a CGI request body.  Under Apache's mod_cgid the
  * body and the answer share one socket, and leaving input unread resets
  * the connection before the answer arrives.  Bounded, so that a refused
- * huge upload is not read to its end. */
+ * huge upload is not read to its end.  A POST, PUT or PATCH without
+ * CONTENT_LENGTH (chunked) has a body that ends where the input does; any
+ * other request without it has none, and is not waited on. */
 static void
 drain_cgi_body(void)
 {
 	const char *cl = getenv("CONTENT_LENGTH");
-	unsigned long long total = cl ? strtoull(cl, NULL, 10) : 0;
+	const char *method = getenv("REQUEST_METHOD");
+	bool unsized = method != NULL && (strcmp(method, "POST") == 0 ||
+					  strcmp(method, "PUT") == 0 ||
+					  strcmp(method, "PATCH") == 0);
+	unsigned long long total = cl && cl[0] ? strtoull(cl, NULL, 10) :
+				   unsized ? CGI_DRAIN_MAX : 0;
 	unsigned long long left = total > cgi_consumed ? total - cgi_consumed : 0;
 	char buf[16384];
 

@@ -70,15 +70,9 @@ fi
 
 web_checks "$BASE" "apache mod_proxy_fcgi"
 
-# Chunked request bodies: Apache forwards a large one without CONTENT_LENGTH,
-# and the responder still applies max_body (64K here) while reading.
+# A small chunked body (web_checks sends a large one): read whole.
 api_json POST /api/v1/spaces '{"name":"Chunked"}' -H 'Transfer-Encoding: chunked'
 check_eval "a small chunked JSON body is read whole: 201" 'status_is 201 && json_str id chunked'
-big_body "$T/big.json" 300000
-api POST /api/v1/spaces -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
-	--data-binary "@$T/big.json"
-check "a 300 KB chunked body over max_body (64K) is 413 payload_too_large" \
-	json_error 413 payload_too_large
 
 # The pages behind apache/stackhook-ui-auth.conf.
 http GET "$BASE/ui/"

@@ -553,6 +553,14 @@ web_checks() {
 		-H 'Content-Type: application/json' --data-binary "@$T/big.json"
 	check "$l: a 2 MB body reaches the responder too (its JSON 413, not the server's)" \
 		json_error 413 payload_too_large
+	# Chunked, a server may pass it on without CONTENT_LENGTH (Apache's
+	# mod_proxy_fcgi does): max_body holds all the same.
+	big_body "$T/big.json" 300000
+	http POST "$base/api/v1/spaces" -H "Authorization: Bearer $ADMIN_KEY" \
+		-H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' \
+		--data-binary "@$T/big.json"
+	check "$l: a 300 KB chunked body is 413 payload_too_large" \
+		json_error 413 payload_too_large
 	http GET "$base/healthz"
 	check "$l: the responder still answers after the 413s" status_is 200
 	http GET "$base/metrics"
