@@ -56,6 +56,8 @@ fake_read(void *ctx, void *buf, size_t len)
 		n = len;
 	if (f->chunk != 0 && n > f->chunk)
 		n = f->chunk;
+	if (n == 0)
+		return 0; /* the end (body may be NULL: no memcpy from it) */
 	memcpy(buf, f->body + f->pos, n);
 	f->pos += n;
 	return (ssize_t)n;
