@@ -28,23 +28,8 @@ DB=$T/var/lib/stackhook.db
 N=$T/nginx
 LOG=$T/log/responder.err
 
-# A forking spawn-fcgi points the responder's stderr (its log here) at
-# /dev/null: a wrapper keeps it (and execs, so the pid file is right).
-cat >"$T/bin/responder" <<EOF
-#!/bin/sh
-exec "$SH_FCGI" -c "$CONF" 2>>"$LOG"
-EOF
-chmod 755 "$T/bin/responder"
-: >"$LOG"
-[ -n "$RUN_USER" ] && chown "$RUN_USER" "$LOG"
-
 nginx_conf "$N" "$PORT" "$SOCK" || bail "cannot make an nginx config from nginx/stackhook.conf"
-user_opts=()
-[ -n "$RUN_USER" ] && user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
-track_pidfile "$PIDFILE"
-spawn-fcgi -s "$SOCK" -M 0660 "${user_opts[@]}" -P "$PIDFILE" -- "$T/bin/responder" \
-	>>"$T/log/spawn-fcgi.out" 2>&1 || bail "spawn-fcgi failed: $(cat "$T/log/spawn-fcgi.out")"
-wait_for "[ -s '$PIDFILE' ] && [ -S '$SOCK' ]" 5 || bail "the responder did not start"
+spawn_logged_responders 1
 nginx_start "$N" "$BASE/healthz" || { show_log "$N/error.log"; bail "nginx did not start"; }
 PID_BEFORE=$(cat "$PIDFILE")
 

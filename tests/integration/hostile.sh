@@ -41,25 +41,8 @@ SPOOL=$T/var/spool
 N=$T/nginx
 LOG=$T/log/responder.err
 
-# A forking spawn-fcgi points the responders' stderr (their log here) at
-# /dev/null: a wrapper keeps it.  It execs, so the pid file holds the
-# responders' own PIDs.
-cat >"$T/bin/responder" <<EOF
-#!/bin/sh
-exec "$SH_FCGI" -c "$CONF" 2>>"$LOG"
-EOF
-chmod 755 "$T/bin/responder"
-: >"$LOG"
-[ -n "$RUN_USER" ] && chown "$RUN_USER" "$LOG"
-
 nginx_conf "$N" "$PORT" "$SOCK" || bail "cannot make an nginx config from nginx/stackhook.conf"
-user_opts=()
-[ -n "$RUN_USER" ] && user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
-track_pidfile "$PIDFILE"
-spawn-fcgi -s "$SOCK" -M 0660 "${user_opts[@]}" -F 2 -P "$PIDFILE" -- "$T/bin/responder" \
-	>>"$T/log/spawn-fcgi.out" 2>&1 || bail "spawn-fcgi failed: $(cat "$T/log/spawn-fcgi.out")"
-wait_for "[ \$(grep -c . '$PIDFILE' 2>/dev/null) = 2 ] && [ -S '$SOCK' ]" 5 ||
-	bail "spawn-fcgi -F 2 did not start two responders"
+spawn_logged_responders 2
 nginx_start "$N" "$BASE/healthz" || { show_log "$N/error.log"; bail "nginx did not start"; }
 PIDS_BEFORE=$(sort -n "$PIDFILE" | tr '\n' ' ')
 check_eval "nginx + two responders (spawn-fcgi -F 2: PIDs $PIDS_BEFORE) serve $BASE" \

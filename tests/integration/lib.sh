@@ -408,6 +408,31 @@ spawn_responder() {
 	wait_for "[ -s '$pidfile' ] && [ -S '$sock' ]" 5
 }
 
+# spawn_logged_responders COUNT: COUNT responders (spawn-fcgi -F) on $SOCK
+# for $CONF, pids in $PIDFILE, their stderr appended to $LOG.  A forking
+# spawn-fcgi points a responder's stderr at /dev/null: a wrapper keeps it,
+# and execs, so the pid file holds the responders' own pids.  Bails when
+# they do not all start.
+spawn_logged_responders() {
+	local count=$1 user_opts=()
+	cat >"$T/bin/responder" <<EOF
+#!/bin/sh
+exec "$SH_FCGI" -c "$CONF" 2>>"$LOG"
+EOF
+	chmod 755 "$T/bin/responder"
+	: >"$LOG"
+	if [ -n "$RUN_USER" ]; then
+		chown "$RUN_USER" "$LOG"
+		user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
+	fi
+	track_pidfile "$PIDFILE"
+	spawn-fcgi -s "$SOCK" -M 0660 "${user_opts[@]}" -F "$count" -P "$PIDFILE" \
+		-- "$T/bin/responder" >>"$T/log/spawn-fcgi.out" 2>&1 ||
+		bail "spawn-fcgi failed: $(cat "$T/log/spawn-fcgi.out")"
+	wait_for "[ \$(grep -c . '$PIDFILE' 2>/dev/null) = $count ] && [ -S '$SOCK' ]" 5 ||
+		bail "spawn-fcgi -F $count did not start $count responder(s)"
+}
+
 # responder_pid PIDFILE
 responder_pid() {
 	head -n 1 "$1" 2>/dev/null

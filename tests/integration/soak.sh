@@ -108,23 +108,8 @@ wait_for "grep -q '^ready [0-9]' '$T/log/mock.out'" 10 ||
 	{ show_log "$T/log/mock.err"; bail "the mock GitLab did not start"; }
 GL=http://127.0.0.1:$(awk '/^ready/ {print $2; exit}' "$T/log/mock.out")
 
-# A forking spawn-fcgi points the responders' stderr at /dev/null: a
-# wrapper keeps it (and execs, so the pid file holds their own pids).
-cat >"$T/bin/responder" <<EOF
-#!/bin/sh
-exec "$SH_FCGI" -c "$CONF" 2>>"$LOG"
-EOF
-chmod 755 "$T/bin/responder"
-: >"$LOG"
-[ -n "$RUN_USER" ] && chown "$RUN_USER" "$LOG"
 nginx_conf "$N" "$PORT" "$SOCK" 1 256 || bail "cannot make an nginx config from nginx/stackhook.conf"
-user_opts=()
-[ -n "$RUN_USER" ] && user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
-track_pidfile "$PIDFILE"
-spawn-fcgi -s "$SOCK" -M 0660 "${user_opts[@]}" -F 2 -P "$PIDFILE" -- "$T/bin/responder" \
-	>>"$T/log/spawn-fcgi.out" 2>&1 || bail "spawn-fcgi failed: $(cat "$T/log/spawn-fcgi.out")"
-wait_for "[ \$(grep -c . '$PIDFILE' 2>/dev/null) = 2 ] && [ -S '$SOCK' ]" 5 ||
-	bail "spawn-fcgi -F 2 did not start two responders"
+spawn_logged_responders 2
 nginx_start "$N" "$BASE/healthz" || { show_log "$N/error.log"; bail "nginx did not start"; }
 PIDS=$(sort -n "$PIDFILE" | tr '\n' ' ')
 PIDS=${PIDS% }
