@@ -12,6 +12,7 @@
 #include "stackhook/log.h"
 #include "stackhook/remote.h"
 #include "stackhook/timeutil.h"
+#include "stackhook/updates.h"
 
 #define MAINTAINER 40
 #define PATH_CAP 2400
@@ -190,23 +191,6 @@ check_user(struct visit *v)
 	cJSON_Delete(user);
 }
 
-/* "group/sub/project" as one path segment. */
-static void
-encode_path(const char *path, char *out, size_t size)
-{
-	size_t n = 0;
-
-	for (const char *p = path; *p && n + 4 < size; p++) {
-		if (*p == '/') {
-			memcpy(out + n, "%2F", 3);
-			n += 3;
-		} else {
-			out[n++] = *p;
-		}
-	}
-	out[n] = '\0';
-}
-
 static bool
 hook_flag(const cJSON *hook, const char *name)
 {
@@ -283,7 +267,7 @@ check_project(struct visit *v, const char *project_path)
 	cJSON *project, *member;
 
 	snprintf(subject, sizeof(subject), "project %.250s", project_path);
-	encode_path(project_path, ref, sizeof(ref));
+	sh_updates_escape(project_path, ref, sizeof(ref));
 	snprintf(path, sizeof(path), "/projects/%s", ref);
 	project = get(v, path, &status, why, sizeof(why));
 	if (project == NULL) {

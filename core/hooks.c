@@ -14,6 +14,7 @@
 #include "stackhook/metrics.h"
 #include "stackhook/remote.h"
 #include "stackhook/timeutil.h"
+#include "stackhook/updates.h"
 
 #define PATH_CAP 2400
 
@@ -105,9 +106,7 @@ sync_project(struct sync *s, const char *project_path)
 	size_t n = 0;
 
 	n = (size_t)snprintf(path, sizeof(path), "/projects/");
-	for (const char *p = project_path; *p && n + 4 < sizeof(path); p++)
-		n += (size_t)(*p == '/' ? snprintf(path + n, sizeof(path) - n, "%%2F") :
-					  snprintf(path + n, sizeof(path) - n, "%c", *p));
+	sh_updates_escape(project_path, path + n, sizeof(path) - n);
 	project = call(s, "GET", path, NULL, &status);
 	if (project == NULL) {
 		snprintf(line, sizeof(line), "failed: GitLab does not show the project "

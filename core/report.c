@@ -1,6 +1,5 @@
 #include "config.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +20,7 @@
 #include "stackhook/spool.h"
 #include "stackhook/timeutil.h"
 #include "stackhook/transitions.h"
+#include "stackhook/updates.h"
 
 #define SPOOL_FILE_MAX (64u << 20) /* a batch file larger than this is not ours */
 #define NOTE_PAGES_MAX 5           /* pages of notes searched for our marker */
@@ -436,21 +436,16 @@ find_deployment(struct pass *p, struct target *t, struct entry *e,
 	const char *env = cJSON_GetStringValue(cJSON_GetObjectItem(body, "environment"));
 	const char *sha = cJSON_GetStringValue(cJSON_GetObjectItem(body, "sha"));
 	const char *ref = cJSON_GetStringValue(cJSON_GetObjectItem(body, "ref"));
-	char query[PATH_MAX], enc[512];
+	char query[PATH_MAX], enc[3 * 255 + 1]; /* GitLab's longest name */
 	const cJSON *d;
 	cJSON *list;
 	int64_t id = 0;
-	size_t n = 0;
 
 	*r = R_DONE;
-	if (env == NULL || sha == NULL || ref == NULL)
+	/* The environment's name may hold '/': encoded for the query. */
+	if (env == NULL || sha == NULL || ref == NULL ||
+	    sh_updates_escape(env, enc, sizeof(enc)) < 0)
 		return 0;
-	/* The environment's name may hold '/': encode it for the query. */
-	for (const char *c = env; *c && n + 4 < sizeof(enc); c++)
-		n += (size_t)(isalnum((unsigned char)*c) || strchr("-_.~", *c) ?
-				      snprintf(enc + n, sizeof(enc) - n, "%c", *c) :
-				      snprintf(enc + n, sizeof(enc) - n, "%%%02X",
-					       (unsigned char)*c));
 	snprintf(query, sizeof(query),
 		 "%s?environment=%s&order_by=id&sort=desc&per_page=20", path, enc);
 	list = call(p, t, e, "GET", query, NULL, r);

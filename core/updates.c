@@ -49,24 +49,49 @@ sh_updates_status_name(const struct sh_config *cfg, const struct sh_run *run,
 		 run->kind == SH_RUN_PROPOSED ? "/proposed" : "");
 }
 
+int
+sh_updates_escape(const char *text, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t n = 0;
+
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+			     (*p >= '0' && *p <= '9') || strchr("-._~", *p) != NULL;
+
+		if (n + (plain ? 1 : 3) >= size) {
+			if (size > 0)
+				out[0] = '\0';
+			return -1;
+		}
+		if (plain) {
+			out[n++] = (char)*p;
+		} else {
+			out[n++] = '%';
+			out[n++] = hex[*p >> 4];
+			out[n++] = hex[*p & 15];
+		}
+	}
+	if (size == 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
+}
+
 void
 sh_updates_project_path(const struct sh_run *run, char *out, size_t size)
 {
-	size_t n;
+	int n;
 
 	if (run->project_id > 0) {
 		snprintf(out, size, "/projects/%lld", (long long)run->project_id);
 		return;
 	}
-	/* GitLab wants "group/sub/project" as one segment: '/' is %2F. */
-	n = (size_t)snprintf(out, size, "/projects/");
-	for (const char *p = run->project_path; *p && n + 4 < size; p++) {
-		if (*p == '/')
-			n += (size_t)snprintf(out + n, size - n, "%%2F");
-		else
-			out[n++] = *p;
-	}
-	out[n < size ? n : size - 1] = '\0';
+	/* GitLab wants "group/sub/project" as one segment.  The callers' buffers
+	 * hold 3 bytes per byte of SH_PROJECT_PATH_MAX. */
+	n = snprintf(out, size, "/projects/");
+	if (n > 0 && (size_t)n < size)
+		sh_updates_escape(run->project_path, out + n, size - (size_t)n);
 }
 
 /* run_url with {public_url} and {run} filled in. */

@@ -23,6 +23,14 @@ const char *sh_updates_status_state(const char *run_state);
 void sh_updates_status_name(const struct sh_config *cfg, const struct sh_run *run,
 			    char *out, size_t size);
 
+/*
+ * text as one percent-encoded URL component (RFC 3986: all but ASCII
+ * letters, digits and -._~ as %XX): "group/sub/project" as one path
+ * segment, an environment name in a query.  Returns 0, or -1 when out
+ * (size bytes) cannot hold it, out then "".  3 * strlen(text) + 1 always do.
+ */
+int sh_updates_escape(const char *text, char *out, size_t size);
+
 /* The API path of the run's project: "/projects/<id>", or the URL-encoded
  * path when the id is not known yet. */
 void sh_updates_project_path(const struct sh_run *run, char *out, size_t size);

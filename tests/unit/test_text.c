@@ -15,6 +15,7 @@
 #include "stackhook/git.h"
 #include "stackhook/json.h"
 #include "stackhook/slug.h"
+#include "stackhook/updates.h"
 #include "testutil.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -1068,10 +1069,33 @@ test_git_subdir(void **state)
 	assert_false(sh_git_subdir_valid(path));
 }
 
+/* sh_updates_escape: one URL component for GitLab's API. */
+static void
+test_escape(void **state)
+{
+	char out[32];
+
+	(void)state;
+	assert_int_equal(sh_updates_escape("group/sub/my-app_1.x~", out, sizeof(out)), 0);
+	assert_string_equal(out, "group%2Fsub%2Fmy-app_1.x~");
+	assert_int_equal(sh_updates_escape("stackhook/a b&c=\xc3\xa9", out, sizeof(out)), 0);
+	assert_string_equal(out, "stackhook%2Fa%20b%26c%3D%C3%A9");
+	assert_int_equal(sh_updates_escape("", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	/* exactly full, then one byte short: refused, never cut */
+	assert_int_equal(sh_updates_escape("a/b", out, 6), 0);
+	assert_string_equal(out, "a%2Fb");
+	assert_int_equal(sh_updates_escape("a/b", out, 5), -1);
+	assert_string_equal(out, "");
+	assert_int_equal(sh_updates_escape("abc", out, 3), -1);
+	assert_int_equal(sh_updates_escape("", out, 0), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_parse_object),
 		cmocka_unit_test(test_parse_not_an_object),
 		cmocka_unit_test(test_parse_trailing_data),
