@@ -81,6 +81,7 @@ pq_load(void)
 	if ((sym = dlsym(lib, #name)) == NULL) {                                 \
 		snprintf(pq_missing, sizeof(pq_missing), LIBPQ_SONAME " has no %s", \
 			 #name);                                                 \
+		dlclose(lib);                                                    \
 		return;                                                          \
 	}                                                                        \
 	memcpy(&pq.name, &sym, sizeof(sym));
@@ -305,8 +306,8 @@ pg_step(struct sh_stmt *base, struct sh_err *err)
 
 	if (st->result == NULL) {
 		st->result = pq.PQexecPrepared(db->conn, st->name, st->nparams,
-					    (const char *const *)st->values, st->lengths,
-					    st->formats, 0);
+					       (const char *const *)st->values, st->lengths,
+					       st->formats, 0);
 		status = pq.PQresultStatus(st->result);
 		if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
 			fail_pg(db, st->result, err, "statement failed");
@@ -459,10 +460,11 @@ static const struct sh_db_ops pg_ops = {
 static char *
 safe_target(PGconn *conn)
 {
+	const char *host = pq.PQhost(conn), *port = pq.PQport(conn), *name = pq.PQdb(conn);
 	char *out = NULL;
 
-	if (asprintf(&out, "postgresql://%s:%s/%s", pq.PQhost(conn) ? pq.PQhost(conn) : "",
-		     pq.PQport(conn) ? pq.PQport(conn) : "", pq.PQdb(conn) ? pq.PQdb(conn) : "") < 0)
+	if (asprintf(&out, "postgresql://%s:%s/%s", host ? host : "", port ? port : "",
+		     name ? name : "") < 0)
 		return NULL;
 	return out;
 }
