@@ -21,13 +21,7 @@ require_programs nginx spawn-fcgi curl python3 sqlite3
 DOC=$top_srcdir/docs/api.md
 [ -f "$DOC" ] || bail "$DOC is missing"
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
-SOCK=$T/run/stackhook.sock
-PIDFILE=$T/run/stackhook.pid
-DB=$T/var/lib/stackhook.db
-N=$T/nginx
+web_instance
 mkdir -p "$N"
 
 # --- nginx with the repository's snippet, the responder under spawn-fcgi ----

@@ -9,12 +9,8 @@
 require_programs apache2 spawn-fcgi curl
 apache_has_modules proxy proxy_fcgi auth_basic authn_core authn_file authz_user
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
+web_instance
 echo "trust_remote_user = yes" >>"$CONF"
-SOCK=$T/run/stackhook.sock
-PIDFILE=$T/run/stackhook.pid
 A=$T/apache
 mkdir -p "$A"
 

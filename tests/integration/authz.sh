@@ -19,14 +19,7 @@ require_programs nginx spawn-fcgi curl python3 sqlite3
 TSV=$top_srcdir/tests/integration/authz.tsv
 [ -f "$TSV" ] || bail "$TSV is missing"
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
-SOCK=$T/run/stackhook.sock
-PIDFILE=$T/run/stackhook.pid
-DB=$T/var/lib/stackhook.db
-N=$T/nginx
-LOG=$T/log/responder.err
+web_instance
 
 nginx_conf "$N" "$PORT" "$SOCK" || bail "cannot make an nginx config from nginx/stackhook.conf"
 spawn_logged_responders 1

@@ -31,17 +31,12 @@ require_programs nginx spawn-fcgi curl python3 sqlite3
 # passes is an XPASS, which fails the suite).
 BUG_ROTATE_WEEK=
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
+web_instance
 # The webhook URL GitLab is given: https, so SSL verification must be on.
 # The admin API is still reached through nginx at $BASE (nginx sets
 # PATH_INFO, so the responder routes without public_url's host).
 PUBLIC=https://ci.example.com/stackhook
 sed -i "s#^public_url .*#public_url      = $PUBLIC#" "$CONF"
-SOCK=$T/run/stackhook.sock
-N=$T/nginx
-DB=$T/var/lib/stackhook.db
 
 TOK_MAIN=glpat-DoctorMainToken0123
 TOK_EXP=glpat-DoctorExpiring0123

@@ -42,19 +42,11 @@ BUG_TMP_HALF=
 BUG_TMP_TRANSITION=
 BUG_COALESCED_AFTER=
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
+web_instance
 # Long enough that a request waits on a held lock while it is killed;
 # short retries for the reporter.
 echo "busy_timeout    = 8s" >>"$CONF"
 echo "retry_initial   = 1s" >>"$CONF"
-SOCK=$T/run/stackhook.sock
-PIDFILE=$T/run/stackhook.pid
-N=$T/nginx
-DB=$T/var/lib/stackhook.db
-SPOOL=$T/var/spool
-LOG=$T/log/responder.err
 API_TOKEN=glpat-FaultsTestToken0123456789
 
 # ------------------------------------------------------------ helpers ----

@@ -29,17 +29,9 @@
 
 require_programs nginx spawn-fcgi curl python3 sqlite3
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
+web_instance
 # Above SH_PLAN_MAX (1 MiB), so a plan of 1 MiB + 1 reaches the field check.
 sed -i 's/^max_body .*/max_body        = 2M/' "$CONF"
-SOCK=$T/run/stackhook.sock
-PIDFILE=$T/run/stackhook.pid
-DB=$T/var/lib/stackhook.db
-SPOOL=$T/var/spool
-N=$T/nginx
-LOG=$T/log/responder.err
 
 nginx_conf "$N" "$PORT" "$SOCK" || bail "cannot make an nginx config from nginx/stackhook.conf"
 spawn_logged_responders 2

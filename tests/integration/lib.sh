@@ -320,6 +320,23 @@ new_instance() {
 	[ -n "$ADMIN_KEY" ] || bail "init --admin printed no key"
 }
 
+# web_instance: new_instance served at BASE=http://127.0.0.1:$PORT/stackhook
+# on a free PORT (bails when there is none), with the paths the tests that
+# put nginx + spawn-fcgi in front of it share: SOCK, PIDFILE, N (nginx's
+# directory), DB, SPOOL and LOG (the responders' stderr).  Starts nothing.
+# shellcheck disable=SC2034 # read by the tests
+web_instance() {
+	PORT=$(free_port) || bail "no free port"
+	BASE=http://127.0.0.1:$PORT/stackhook
+	new_instance "$BASE"
+	SOCK=$T/run/stackhook.sock
+	PIDFILE=$T/run/stackhook.pid
+	N=$T/nginx
+	DB=$T/var/lib/stackhook.db
+	SPOOL=$T/var/spool
+	LOG=$T/log/responder.err
+}
+
 # as_run_user CMD...: runs CMD as the service user when we are root.
 as_run_user() {
 	if [ -n "$RUN_USER" ]; then

@@ -7,12 +7,7 @@
 
 require_programs nginx spawn-fcgi curl
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
-SOCK=$T/run/stackhook.sock
-PIDFILE=$T/run/stackhook.pid
-N=$T/nginx
+web_instance
 mkdir -p "$N"
 
 # --- nginx's own minimal config, including the repository's snippet -------

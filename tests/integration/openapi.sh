@@ -37,9 +37,7 @@ SPEC=$top_srcdir/docs/openapi.yaml
 CHECK=$top_srcdir/tests/integration/openapi_check.py
 [ -f "$SPEC" ] || bail "$SPEC is missing"
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
+web_instance
 KEY=$ADMIN_KEY
 
 # relay FILE: the checker's "PASS desc" / "FAIL desc" / "# diag" lines as TAP.
@@ -74,9 +72,6 @@ run_check lint lint "$SPEC" "$top_srcdir/fcgi/routes.c" "$top_srcdir/core/err.c"
 # ========================================================================
 # (b) the answers
 # ========================================================================
-SOCK=$T/run/stackhook.sock
-PIDFILE=$T/run/stackhook.pid
-N=$T/nginx
 mkdir -p "$N"
 nginx_conf "$N" "$PORT" "$SOCK" ||
 	bail "cannot write an nginx config around nginx/stackhook.conf"

@@ -22,13 +22,8 @@ require_programs nginx spawn-fcgi curl python3
 
 . "$top_srcdir/tests/integration/lib-gitlab.sh"
 FIX=$top_srcdir/tests/fixtures/gitlab/webhooks
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
+web_instance
 echo "retry_initial   = 1s" >>"$CONF"
-SOCK=$T/run/stackhook.sock
-N=$T/nginx
-SPOOL=$T/var/spool
 API_TOKEN=glpat-ReportTestToken0123456789
 SUB_TOKEN=glpat-SubPathToken0123456789
 NEW_TOKEN=glpat-RotatedToken0123456789

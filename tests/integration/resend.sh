@@ -30,12 +30,7 @@ BUG_PER_PAGE=
 BUG_RESEND_LOOP=
 BUG_METRIC=
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
-SOCK=$T/run/stackhook.sock
-N=$T/nginx
-DB=$T/var/lib/stackhook.db
+web_instance
 API_TOKEN=glpat-ResendTestToken0123
 SHA_A=da1560886d4f094c3e6c9ef40349f7d38b5d27d7   # push.json
 SHA_B=1111111111111111111111111111111111111111

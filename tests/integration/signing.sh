@@ -17,13 +17,7 @@
 require_programs nginx spawn-fcgi curl python3 sqlite3
 
 FIX=$top_srcdir/tests/fixtures/gitlab/webhooks
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
-SOCK=$T/run/stackhook.sock
-N=$T/nginx
-DB=$T/var/lib/stackhook.db
-SPOOL=$T/var/spool
+web_instance
 
 # The Standard Webhooks specification's example (its README and the test
 # suites of its libraries).

@@ -65,16 +65,10 @@ rm -f "${TMPDIR:-/tmp}/stackhook-npm.$$.log"
 
 # ------------------------------------------------------------ servers ----
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
+web_instance
 # People nginx signs in (the second server below) are trusted; on the first
 # server nobody sets REMOTE_USER, so sessions are what counts there.
 echo "trust_remote_user = yes" >>"$CONF"
-SOCK=$T/run/stackhook.sock
-PIDFILE=$T/run/stackhook.pid
-N=$T/nginx
-DB=$T/var/lib/stackhook.db
 nginx_conf "$N" "$PORT" "$SOCK" ||
 	bail "cannot write an nginx config around nginx/stackhook.conf"
 spawn_responder "$SOCK" "$PIDFILE" "$CONF" ||

@@ -11,14 +11,8 @@
 require_programs nginx spawn-fcgi curl sqlite3 python3
 
 FIX=$top_srcdir/tests/fixtures/gitlab/webhooks
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
+web_instance
 echo "busy_timeout    = 300ms" >>"$CONF"
-SOCK=$T/run/stackhook.sock
-N=$T/nginx
-DB=$T/var/lib/stackhook.db
-SPOOL=$T/var/spool
 API_TOKEN=glpat-WebhookTestToken0123456789
 
 # The responder in the foreground, so that its log is kept (nginx_responder).
