@@ -32,15 +32,7 @@ MOCK=$top_srcdir/tests/mock-gitlab/mock_gitlab.py
 DRIVER=$top_srcdir/tests/integration/soak_driver.py
 [ -f "$MOCK" ] || skip_all "tests/mock-gitlab/mock_gitlab.py is missing"
 
-PORT=$(free_port) || bail "no free port"
-BASE=http://127.0.0.1:$PORT/stackhook
-new_instance "$BASE"
-SOCK=$T/run/stackhook.sock
-PIDFILE=$T/run/stackhook.pid
-N=$T/nginx
-DB=$T/var/lib/stackhook.db
-SPOOL=$T/var/spool
-LOG=$T/log/responder.err
+web_instance
 API_TOKEN=glpat-SoakTestToken0123456789
 RESULTS=$T/results.jsonl
 
