@@ -433,6 +433,23 @@ vpc_setup(void **state)
 	return 0;
 }
 
+/* A test on the model of model_setup, prod_setup or vpc_setup: the body
+ * has the model m, a cleared struct sh_err err for OK and FAILS, and a
+ * cJSON *out that starts NULL. */
+#define MODEL_TEST(name)                                                     \
+	static void name##_body(struct model *m, struct sh_err err,          \
+				cJSON *out);                                 \
+	static void name(void **state)                                       \
+	{                                                                    \
+		struct sh_err err;                                           \
+                                                                             \
+		sh_err_clear(&err);                                          \
+		name##_body(*state, err, NULL);                              \
+	}                                                                    \
+	static void name##_body(struct model *m,                             \
+				struct sh_err err __attribute__((unused)),   \
+				cJSON *out __attribute__((unused)))
+
 static cJSON *
 get_space(struct model *m, const struct sh_actor *a, const char *id)
 {
@@ -525,8 +542,7 @@ static const char *const stack_keys[] = {
 /* ------------------------------------------------------------------ */
 /* spaces: reading */
 
-static void
-test_space_read_rights(void **state)
+MODEL_TEST(test_space_read_rights)
 {
 	static const struct {
 		const char *space;
@@ -539,9 +555,6 @@ test_space_read_rights(void **state)
 		 * one that does not inherit */
 		{"siblingspace", true, true, false, true, false},
 	};
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out;
 
 	for (size_t i = 0; i < COUNT(cases); i++) {
 		const struct {
@@ -575,12 +588,9 @@ test_space_read_rights(void **state)
 	      NULL);
 }
 
-static void
-test_space_shape(void **state)
+MODEL_TEST(test_space_shape)
 {
-	struct model *m = *state;
-	cJSON *out = get_space(m, &m->padmin, "childspace");
-
+	out = get_space(m, &m->padmin, "childspace");
 	expect_keys(out, space_keys, COUNT(space_keys), NULL, 0);
 	assert_string_equal(str(out, "name"), "ChildSpace");
 	assert_string_equal(str(out, "parent"), "parentspace");
@@ -597,8 +607,7 @@ test_space_shape(void **state)
 	cJSON_Delete(out);
 }
 
-static void
-test_space_list_visibility(void **state)
+MODEL_TEST(test_space_list_visibility)
 {
 	static const char *const all[] = {"root", "parentspace", "childspace",
 					  "siblingspace"};
@@ -606,7 +615,6 @@ test_space_list_visibility(void **state)
 					     "siblingspace"};
 	static const char *const creader[] = {"childspace"};
 	static const char *const sib[] = {"siblingspace"};
-	struct model *m = *state;
 	cJSON *page = first_of(m, SPACES, &m->root, NULL);
 
 	expect_listed(page, "id", all, COUNT(all));
@@ -622,12 +630,9 @@ test_space_list_visibility(void **state)
 	expect_sees(m, SPACES, &m->stranger, NULL, NULL, 0);
 }
 
-static void
-test_space_list_pages(void **state)
+MODEL_TEST(test_space_list_pages)
 {
-	struct model *m = *state;
 	struct sh_page p = {.limit = 3, .after = 0};
-	struct sh_err err;
 	cJSON *page = NULL;
 	const char *next;
 	char cursor[32];
@@ -649,14 +654,10 @@ test_space_list_pages(void **state)
 /* ------------------------------------------------------------------ */
 /* spaces: writing */
 
-static void
-test_space_create_rights(void **state)
+MODEL_TEST(test_space_create_rights)
 {
 	static const char reader_made[] =
 		"{'name': 'Reader Made', 'parent': 'childspace'}";
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out;
 
 	/* the admin of the parent creates; inherit defaults to true */
 	out = DONE(m, SPACE_CREATE, &m->padmin, NULL,
@@ -685,8 +686,7 @@ test_space_create_rights(void **state)
 	      SH_E_NOT_FOUND, NULL);
 }
 
-static void
-test_space_create_checks(void **state)
+MODEL_TEST(test_space_create_checks)
 {
 	static const struct {
 		bool by_root; /* else by parent-admin */
@@ -707,19 +707,15 @@ test_space_create_checks(void **state)
 		{true, "{'name': 'X', 'inherit': 'yes'}", SH_E_INVALID_FIELD,
 		 "inherit"},
 	};
-	struct model *m = *state;
 
 	for (size_t i = 0; i < COUNT(cases); i++)
 		REFUSED(m, SPACE_CREATE, cases[i].by_root ? &m->root : &m->padmin,
 			NULL, cases[i].body, cases[i].code, cases[i].field);
 }
 
-static void
-test_space_patch_rights(void **state)
+MODEL_TEST(test_space_patch_rights)
 {
 	static const char desc[] = "{'description': 'Networks\\nand more'}";
-	struct model *m = *state;
-	cJSON *out;
 
 	/* admin of the parent */
 	out = DONE(m, SPACE_PATCH, &m->padmin, "childspace", desc);
@@ -766,13 +762,8 @@ test_space_patch_rights(void **state)
 	cJSON_Delete(out);
 }
 
-static void
-test_space_move(void **state)
+MODEL_TEST(test_space_move)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out;
-
 	/* below itself, or below its own child: refused */
 	REFUSED(m, SPACE_PATCH, &m->root, "parentspace", "{'parent': 'childspace'}",
 		SH_E_INVALID_FIELD, "parent");
@@ -802,12 +793,9 @@ test_space_move(void **state)
 		SH_E_INVALID_FIELD, "inherit");
 }
 
-static void
-test_space_inherit_changes_roles(void **state)
+MODEL_TEST(test_space_inherit_changes_roles)
 {
-	struct model *m = *state;
 	struct sh_authz *az;
-	struct sh_err err;
 
 	cJSON_Delete(DONE(m, SPACE_PATCH, &m->padmin, "childspace",
 			  "{'inherit': false}"));
@@ -822,13 +810,8 @@ test_space_inherit_changes_roles(void **state)
 	cJSON_Delete(get_space(m, &m->root, "childspace"));
 }
 
-static void
-test_space_delete(void **state)
+MODEL_TEST(test_space_delete)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
-
 	/* not empty: 409 naming the children */
 	FAILS(sh_spaces_delete(m->db, &m->root, "parentspace", &err), SH_E_CONFLICT,
 	      NULL);
@@ -860,11 +843,8 @@ test_space_delete(void **state)
 	      SH_E_NOT_FOUND, NULL);
 }
 
-static void
-test_space_delete_lists_stacks_and_integrations(void **state)
+MODEL_TEST(test_space_delete_lists_stacks_and_integrations)
 {
-	struct model *m = *state;
-	struct sh_err err;
 	cJSON *o;
 
 	o = make_integration(m, &m->padmin,
@@ -886,11 +866,8 @@ test_space_delete_lists_stacks_and_integrations(void **state)
 
 /* A deleted integration keeps its row (its id is never reused), but it
  * is not in the space any more: the emptied space can go. */
-static void
-test_space_delete_after_its_integration_was_deleted(void **state)
+MODEL_TEST(test_space_delete_after_its_integration_was_deleted)
 {
-	struct model *m = *state;
-	struct sh_err err;
 	cJSON *o;
 
 	o = make_integration(m, &m->padmin,
@@ -905,8 +882,7 @@ test_space_delete_after_its_integration_was_deleted(void **state)
 
 /* A change of parent or inherit that would leave an attached stack unable
  * to use its integration: 409 naming the stack, nothing changed. */
-static void
-test_space_change_breaking_attachment(void **state)
+MODEL_TEST(test_space_change_breaking_attachment)
 {
 	static const char *const changes[] = {
 		"{'inherit': false}",
@@ -914,8 +890,6 @@ test_space_change_breaking_attachment(void **state)
 		"{'parent': 'siblingspace'}",
 		"{'parent': 'root', 'inherit': true}",
 	};
-	struct model *m = *state;
-	cJSON *out;
 
 	for (size_t i = 0; i < COUNT(changes); i++) {
 		REFUSED(m, SPACE_PATCH, &m->root, "childspace", changes[i],
@@ -946,12 +920,8 @@ test_space_change_breaking_attachment(void **state)
 }
 
 /* Moving the space an integration lives in keeps the stacks below it. */
-static void
-test_space_move_with_its_stacks(void **state)
+MODEL_TEST(test_space_move_with_its_stacks)
 {
-	struct model *m = *state;
-	cJSON *out;
-
 	create_space(m, "{'name': 'Other'}", "other");
 	cJSON_Delete(DONE(m, SPACE_PATCH, &m->root, "parentspace",
 			  "{'parent': 'other'}"));
@@ -960,12 +930,9 @@ test_space_move_with_its_stacks(void **state)
 	cJSON_Delete(out);
 }
 
-static void
-test_space_members(void **state)
+MODEL_TEST(test_space_members)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *body;
 	struct sh_user u;
 
 	body = J("{'role': 'write'}");
@@ -1016,15 +983,14 @@ test_space_members(void **state)
 /* ------------------------------------------------------------------ */
 /* integrations */
 
-static void
-test_integration_create(void **state)
+MODEL_TEST(test_integration_create)
 {
 	static const char *const detail_keys[] = {"webhook_url", "webhook_secret",
 						  "events"};
-	struct model *m = *state;
-	cJSON *out = make_prod(m), *events;
+	cJSON *events;
 	const char *secret;
 
+	out = make_prod(m);
 	expect_keys(out, summary_keys, COUNT(summary_keys), NULL, 0);
 	expect_keys(out, detail_keys, COUNT(detail_keys), NULL, 0);
 	assert_false(cJSON_HasObjectItem(out, "api_token"));
@@ -1070,8 +1036,7 @@ test_integration_create(void **state)
 	cJSON_Delete(out);
 }
 
-static void
-test_integration_create_rights(void **state)
+MODEL_TEST(test_integration_create_rights)
 {
 	static const char child_gl[] =
 		"{'name': 'Child GL', 'space': 'childspace', "
@@ -1107,7 +1072,6 @@ test_integration_create_rights(void **state)
 		 "'api_host_url': 'https://gitlab.example.com'}",
 		 SH_E_INVALID_FIELD, "name"},
 	};
-	struct model *m = *state;
 
 	REFUSED(m, INTEGRATION_CREATE, &m->creader, NULL, child_gl, SH_E_FORBIDDEN,
 		"space");
@@ -1122,15 +1086,11 @@ test_integration_create_rights(void **state)
 			bad[i].code, bad[i].field);
 }
 
-static void
-test_integration_default(void **state)
+MODEL_TEST(test_integration_default)
 {
 	static const char second[] =
 		"{'name': 'Second Default', 'type': 'default', "
 		"'api_host_url': 'https://gitlab.example.com'}";
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out;
 
 	REFUSED(m, INTEGRATION_CREATE, &m->padmin, NULL,
 		"{'name': 'GitLab Com', 'type': 'default', "
@@ -1158,12 +1118,10 @@ test_integration_default(void **state)
 	cJSON_Delete(make_integration(m, &m->root, second));
 }
 
-static void
-test_integration_slug_conflict(void **state)
+MODEL_TEST(test_integration_slug_conflict)
 {
 	static const char *const names[] = {"GitLab Prod", "gitlab-prod",
 					    "GITLAB  PROD!", "-- GitLab_Prod --"};
-	struct model *m = *state;
 	char body[256];
 
 	for (size_t i = 0; i < COUNT(names); i++) {
@@ -1180,8 +1138,7 @@ test_integration_slug_conflict(void **state)
 	}
 }
 
-static void
-test_integration_urls(void **state)
+MODEL_TEST(test_integration_urls)
 {
 	static const struct {
 		const char *url;
@@ -1224,9 +1181,7 @@ test_integration_urls(void **state)
 		"private://pool name",
 		"",
 	};
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *body;
 
 	for (size_t i = 0; i < COUNT(good); i++) {
 		char name[32];
@@ -1320,15 +1275,11 @@ scan_dir_for(const char *dir, const char *needle, const char *what)
 	closedir(d);
 }
 
-static void
-test_integration_secrets_sealed(void **state)
+MODEL_TEST(test_integration_secrets_sealed)
 {
 	static const char token[] = "glpat-PLAIN-TOKEN-4f2a9c";
 	static const char new_token[] = "glpat-ROTATED-TOKEN-77bd";
 	static const char signing[] = "whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE=";
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out;
 	char secret[256];
 
 	out = make_integration(m, &m->padmin,
@@ -1360,26 +1311,20 @@ test_integration_secrets_sealed(void **state)
 	scan_dir_for(m->dir.path, secret, "the webhook secret");
 }
 
-static void
-test_integration_last4_shown_not_token(void **state)
+MODEL_TEST(test_integration_last4_shown_not_token)
 {
-	struct model *m = *state;
-	cJSON *out = make_prod(m);
-	char *text = cJSON_PrintUnformatted(out);
+	char *text;
 
+	out = make_prod(m);
+	text = cJSON_PrintUnformatted(out);
 	/* the answer holds the last four characters, never the token */
 	assert_null(strstr(text, "glpat-prod-token"));
 	free(text);
 	cJSON_Delete(out);
 }
 
-static void
-test_integration_patch(void **state)
+MODEL_TEST(test_integration_patch)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
-
 	/* the name is immutable: the endpoint comes from it */
 	REFUSED(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
 		"{'name': 'GitLab Production'}", SH_E_NAME_IMMUTABLE, "name");
@@ -1430,13 +1375,8 @@ test_integration_patch(void **state)
 }
 
 /* Moving an integration away from the stacks that use it: 409. */
-static void
-test_integration_move_breaking_attachment(void **state)
+MODEL_TEST(test_integration_move_breaking_attachment)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
-
 	REFUSED(m, INTEGRATION_PATCH, &m->root, "gitlab-prod",
 		"{'space': 'siblingspace', 'description': 'moved', "
 		"'api_token': 'glpat-never-stored'}",
@@ -1460,13 +1400,8 @@ test_integration_move_breaking_attachment(void **state)
 }
 
 /* The default made a space integration: stacks elsewhere lose it. */
-static void
-test_integration_default_to_space_breaking_attachment(void **state)
+MODEL_TEST(test_integration_default_to_space_breaking_attachment)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
-
 	cJSON_Delete(make_default(m));
 	cJSON_Delete(make_stack(m, &m->sib,
 				"{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
@@ -1490,17 +1425,14 @@ test_integration_default_to_space_breaking_attachment(void **state)
 /* GitLab's signing tokens are "whsec_" and base64 of at least 16 bytes;
  * shorter and malformed ones are refused (and read within their bounds:
  * run this under valgrind or ASan). */
-static void
-test_integration_short_signing_token_refused(void **state)
+MODEL_TEST(test_integration_short_signing_token_refused)
 {
 	static const char *const bad[] = {
 		"", "a", "abc", "whsec", "whsec_", "whsec_abc", "whsec_QUJD",
 		"xxxxx_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE=",
 		"whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE",
 	};
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *body;
 
 	for (size_t i = 0; i < COUNT(bad); i++) {
 		body = J("{'name': 'X', 'space': 'childspace', 'signing_token': '%s', "
@@ -1527,11 +1459,9 @@ test_integration_short_signing_token_refused(void **state)
 }
 
 /* A merge patch: null clears an optional set, as [] would. */
-static void
-test_patch_null_clears_labels(void **state)
+MODEL_TEST(test_patch_null_clears_labels)
 {
-	struct model *m = *state;
-	cJSON *body, *out = NULL;
+	cJSON *body;
 	int rc_stack, rc_integration, n_stack = -1, n_integration = -1;
 	struct sh_err err_stack, err_integration;
 
@@ -1561,13 +1491,8 @@ test_patch_null_clears_labels(void **state)
 	assert_int_equal(n_integration, 0);
 }
 
-static void
-test_integration_details_rights(void **state)
+MODEL_TEST(test_integration_details_rights)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
-
 	cJSON_Delete(make_default(m));
 
 	/* the space integration: admins of its space */
@@ -1607,12 +1532,9 @@ test_integration_details_rights(void **state)
 	assert_null(strstr(err.msg, "secret"));
 }
 
-static void
-test_integration_summary_hides_secrets(void **state)
+MODEL_TEST(test_integration_summary_hides_secrets)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL, *page = NULL, *item;
+	cJSON *page = NULL, *item;
 	char secret[256];
 
 	out = make_prod(m);
@@ -1642,8 +1564,7 @@ test_integration_summary_hides_secrets(void **state)
 	cJSON_Delete(page);
 }
 
-static void
-test_integration_list_visibility(void **state)
+MODEL_TEST(test_integration_list_visibility)
 {
 	static const char *const all[] = {"gitlab-com", "gitlab-prod", "child-gl",
 					  "sibling-gl"};
@@ -1652,9 +1573,7 @@ test_integration_list_visibility(void **state)
 					      "child-gl"};
 	static const char *const sib[] = {"gitlab-com", "sibling-gl"};
 	static const char *const stranger[] = {"gitlab-com"};
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *page = NULL, *out = NULL;
+	cJSON *page = NULL;
 
 	cJSON_Delete(make_default(m));
 	cJSON_Delete(make_prod(m));
@@ -1711,12 +1630,8 @@ test_integration_list_visibility(void **state)
 	}
 }
 
-static void
-test_integration_rotate(void **state)
+MODEL_TEST(test_integration_rotate)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
 	char first[256];
 
 	out = make_prod(m);
@@ -1744,12 +1659,9 @@ test_integration_rotate(void **state)
 	cJSON_Delete(out);
 }
 
-static void
-test_integration_delete_detaches(void **state)
+MODEL_TEST(test_integration_delete_detaches)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL, *page = NULL;
+	cJSON *page = NULL;
 	struct sh_stack_filter detached = {.detached = true};
 	struct sh_stack_filter by_prod = {.integration = "gitlab-prod"};
 	char first_url[256], first_secret[256];
@@ -1842,13 +1754,8 @@ test_integration_delete_detaches(void **state)
 	cJSON_Delete(out);
 }
 
-static void
-test_integration_health(void **state)
+MODEL_TEST(test_integration_health)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
-
 	cJSON_Delete(make_integration(m, &m->padmin,
 				      "{'name': 'Pool GL', 'space': 'parentspace', "
 				      "'api_host_url': 'private://nopool', "
@@ -1873,12 +1780,8 @@ test_integration_health(void **state)
 /* ------------------------------------------------------------------ */
 /* stacks */
 
-static void
-test_stack_create(void **state)
+MODEL_TEST(test_stack_create)
 {
-	struct model *m = *state;
-	cJSON *out;
-
 	out = make_vpc(m);
 	expect_keys(out, stack_keys, COUNT(stack_keys), secret_keys,
 		    COUNT(secret_keys));
@@ -1911,13 +1814,8 @@ test_stack_create(void **state)
 	cJSON_Delete(out);
 }
 
-static void
-test_stack_environment_default(void **state)
+MODEL_TEST(test_stack_environment_default)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
-
 	cJSON_Delete(make_stack(m, &m->root,
 				"{'id': 'app', 'name': 'App', 'namespace': 'g', "
 				"'repository': 'r', 'branch': 'main'}"));
@@ -1933,8 +1831,7 @@ test_stack_environment_default(void **state)
 	cJSON_Delete(out);
 }
 
-static void
-test_stack_integration_rules(void **state)
+MODEL_TEST(test_stack_integration_rules)
 {
 	static const char sib_prod[] =
 		"{'name': 'Sib', 'space': 'siblingspace', "
@@ -1943,9 +1840,6 @@ test_stack_integration_rules(void **state)
 	static const char by_reader[] =
 		"{'name': 'Read', 'space': 'childspace', 'integration': 'gitlab-prod', "
 		"'namespace': 'g', 'repository': 'r', 'branch': 'main'}";
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
 
 	cJSON_Delete(make_default(m));
 	cJSON_Delete(make_integration(m, &m->padmin,
@@ -1997,8 +1891,7 @@ test_stack_integration_rules(void **state)
 	      SH_E_NOT_FOUND, NULL);
 }
 
-static void
-test_stack_create_checks(void **state)
+MODEL_TEST(test_stack_create_checks)
 {
 	static const struct {
 		const char *extra; /* fields added to a valid body */
@@ -2024,9 +1917,7 @@ test_stack_create_checks(void **state)
 	};
 	static const char *const required[] = {"name", "namespace", "repository",
 					       "branch"};
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *body, *out = NULL;
+	cJSON *body;
 
 	for (size_t i = 0; i < COUNT(cases); i++) {
 		cJSON *extra = J("{%s}", cases[i].extra), *item;
@@ -2061,15 +1952,11 @@ test_stack_create_checks(void **state)
 	cJSON_Delete(body);
 }
 
-static void
-test_stack_read_rights(void **state)
+MODEL_TEST(test_stack_read_rights)
 {
 	static const char *const creader[] = {"vpc"};
 	static const char *const root[] = {"vpc", "sib", "top"};
-	struct model *m = *state;
-	struct sh_err err;
 	struct sh_stack_filter none = {0}, in_child = {.space = "childspace"};
-	cJSON *out = NULL;
 
 	cJSON_Delete(make_stack(m, &m->sib,
 				"{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
@@ -2094,15 +1981,12 @@ test_stack_read_rights(void **state)
 	expect_sees(m, STACKS, &m->stranger, &none, NULL, 0);
 }
 
-static void
-test_stack_patch(void **state)
+MODEL_TEST(test_stack_patch)
 {
 	static const char *const required[] = {"name", "namespace", "repository",
 					       "branch"};
 	static const char to_sibling[] = "{'space': 'siblingspace'}";
-	struct model *m = *state;
 	char body[64];
-	cJSON *out;
 
 	cJSON_Delete(make_integration(m, &m->sib,
 				      "{'name': 'Sibling GL', 'space': 'siblingspace', "
@@ -2177,13 +2061,8 @@ test_stack_patch(void **state)
 	cJSON_Delete(out);
 }
 
-static void
-test_stack_delete(void **state)
+MODEL_TEST(test_stack_delete)
 {
-	struct model *m = *state;
-	struct sh_err err;
-	cJSON *out = NULL;
-
 	FAILS(sh_stacks_delete(m->db, &m->creader, "vpc", &err), SH_E_FORBIDDEN,
 	      NULL);
 	FAILS(sh_stacks_delete(m->db, &m->sib, "vpc", &err), SH_E_NOT_FOUND, NULL);
@@ -2198,12 +2077,9 @@ test_stack_delete(void **state)
 /* ------------------------------------------------------------------ */
 /* authz on the snapshot */
 
-static void
-test_authz_roles(void **state)
+MODEL_TEST(test_authz_roles)
 {
-	struct model *m = *state;
 	struct sh_authz *az = NULL;
-	struct sh_err err;
 	const char *why;
 
 	OK(sh_authz_load(m->db, m->padmin.user_id, &az, &err));
