@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "http_fake.h"
+#include "router.h"
 #include "stackhook/err.h"
 #include "stackhook/users.h"
 
@@ -72,6 +73,28 @@ fake_request(struct fake *f, struct sh_http_request *req)
 	req->ctx = f;
 }
 
+void
+fake_route(struct fake *f, const char *method, const char *route)
+{
+	fake_set(f, "REQUEST_METHOD", method);
+	fake_set(f, "SCRIPT_NAME", "/stackhook");
+	fake_set(f, "PATH_INFO", route);
+	fake_set(f, "REMOTE_ADDR", "127.0.0.1");
+}
+
+void
+fake_serve(struct sh_instance *inst, struct fake *f,
+	   struct sh_http_response *resp)
+{
+	struct sh_http_request req;
+
+	fake_request(f, &req);
+	sh_http_response_init(resp);
+	sh_router_dispatch(inst, &req, resp);
+	sh_http_request_release(&req);
+	assert_true(resp->status >= 200 && resp->status <= 599);
+}
+
 bool
 resp_header(const struct sh_http_response *resp, const char *name, char *out,
 	    size_t size)
@@ -114,4 +137,51 @@ new_key(struct sh_db *db, const char *name, const char *space,
 		return NULL;
 	}
 	return key;
+}
+
+int
+fake_env_setup(void **state, const char *extra, bool init, const char *sql,
+	       const struct fake_person *people, size_t n)
+{
+	struct fake_env *e = calloc(1, sizeof(*e));
+	struct sh_err err;
+
+	sh_err_clear(&err);
+	if (e == NULL || n > FAKE_MAX_PEOPLE) {
+		free(e);
+		return -1;
+	}
+	*state = e;
+	if (tu_instance_open(&e->dir, extra, init, &e->inst) < 0)
+		return -1;
+	if (!init)
+		return 0;
+	if (sh_instance_db(e->inst, &e->db, &err) < 0 ||
+	    (sql != NULL && sh_db_exec(e->db, sql, &err) < 0)) {
+		fprintf(stderr, "fake_env_setup: %s\n", err.msg);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		e->key[i] = new_key(e->db, people[i].name, people[i].space,
+				    people[i].role);
+		if (e->key[i] == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+int
+fake_env_teardown(void **state)
+{
+	struct fake_env *e = *state;
+	int rc;
+
+	if (e == NULL)
+		return 0;
+	for (size_t i = 0; i < FAKE_MAX_PEOPLE; i++)
+		free(e->key[i]);
+	rc = tu_instance_close(&e->dir, e->inst);
+	free(e);
+	*state = NULL;
+	return rc;
 }

@@ -72,6 +72,18 @@ check_error(const struct sh_http_response *resp, cJSON *json, int status,
 	return json_str(error, "message");
 }
 
+/* check_error on the body of resp, for a test with no use for the
+ * message. */
+static void
+expect_error(const struct sh_http_response *resp, int status, const char *code,
+	     const char *field)
+{
+	cJSON *json = body_json(resp);
+
+	check_error(resp, json, status, code, field);
+	cJSON_Delete(json);
+}
+
 /* ------------------------------------------------------------------ */
 /* sh_router_match */
 
@@ -777,113 +789,85 @@ test_error_empty_message(void **state)
 {
 	struct sh_http_response resp;
 	struct sh_err err;
-	cJSON *json;
 
 	(void)state;
 	sh_err_clear(&err);
 	err.code = SH_E_NOT_FOUND;
 	sh_http_response_init(&resp);
 	sh_http_error(&resp, &err);
-	json = body_json(&resp);
-	check_error(&resp, json, 404, "not_found", NULL);
-	cJSON_Delete(json);
+	expect_error(&resp, 404, "not_found", NULL);
 	sh_http_response_release(&resp);
 }
 
 /* ------------------------------------------------------------------ */
 /* sh_router_dispatch end to end */
 
-struct env {
-	struct tu_dir dir;
-	struct sh_instance *inst;
-	char *key;       /* alice's API key; alice is a root admin */
-	char *bob_key;   /* bob has read on root */
+/* alice is a root admin, bob reads root: their API keys are
+ * e->key[ALICE] and e->key[BOB]. */
+enum { ALICE, BOB };
+
+static const struct fake_person people[] = {
+	[ALICE] = {"alice", SH_ROOT_SPACE, SH_ROLE_ADMIN},
+	[BOB] = {"bob", SH_ROOT_SPACE, SH_ROLE_READ},
 };
-
-static int
-env_make(void **state, const char *extra, bool init)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	struct sh_db *db;
-	struct sh_err err;
-
-	if (e == NULL)
-		return -1;
-	*state = e;
-	if (tu_instance_open(&e->dir, extra, init, &e->inst) < 0)
-		return -1;
-	if (!init)
-		return 0;
-	if (sh_instance_db(e->inst, &db, &err) < 0) {
-		fprintf(stderr, "env_make: %s\n", err.msg);
-		return -1;
-	}
-	e->key = new_key(db, "alice", SH_ROOT_SPACE, SH_ROLE_ADMIN);
-	e->bob_key = new_key(db, "bob", SH_ROOT_SPACE, SH_ROLE_READ);
-	return e->key && e->bob_key ? 0 : -1;
-}
 
 static int
 env_setup(void **state)
 {
-	return env_make(state, NULL, true);
+	return fake_env_setup(state, NULL, true, NULL, people, FAKE_COUNT(people));
 }
 
 static int
 env_setup_trusting(void **state)
 {
-	return env_make(state, "trust_remote_user = yes\n", true);
+	return fake_env_setup(state, "trust_remote_user = yes\n", true, NULL,
+			      people, FAKE_COUNT(people));
 }
 
 static int
 env_setup_uninitialized(void **state)
 {
-	return env_make(state, NULL, false);
+	return fake_env_setup(state, NULL, false, NULL, NULL, 0);
 }
 
-static int
-env_teardown(void **state)
-{
-	struct env *e = *state;
-	int rc;
-
-	if (e == NULL)
-		return 0;
-	free(e->key);
-	free(e->bob_key);
-	rc = tu_instance_close(&e->dir, e->inst);
-	free(e);
-	return rc;
-}
-
-/* Dispatches the request f describes into resp (initialized here). */
+/* A request as nginx passes it (fake_route); auth may be NULL. */
 static void
-serve(struct env *e, struct fake *f, struct sh_http_response *resp)
-{
-	struct sh_http_request req;
-
-	fake_request(f, &req);
-	sh_http_response_init(resp);
-	sh_router_dispatch(e->inst, &req, resp);
-	sh_http_request_release(&req);
-	assert_true(resp->status >= 200 && resp->status <= 599);
-}
-
-/* A request as nginx passes it: SCRIPT_NAME is the mount point and
- * PATH_INFO the route.  auth may be NULL. */
-static void
-call(struct env *e, const char *method, const char *path, const char *auth,
+call(struct fake_env *e, const char *method, const char *path, const char *auth,
      struct sh_http_response *resp)
 {
 	struct fake f = {0};
 
-	fake_set(&f, "REQUEST_METHOD", method);
-	fake_set(&f, "SCRIPT_NAME", "/stackhook");
-	fake_set(&f, "PATH_INFO", path);
-	fake_set(&f, "REMOTE_ADDR", "127.0.0.1");
+	fake_route(&f, method, path);
 	if (auth != NULL)
 		fake_set(&f, "HTTP_AUTHORIZATION", auth);
-	serve(e, &f, resp);
+	fake_serve(e->inst, &f, resp);
+}
+
+/* call, for a check of the status alone: returns it. */
+static int
+call_status(struct fake_env *e, const char *method, const char *path,
+	    const char *auth)
+{
+	struct sh_http_response resp;
+	int status;
+
+	call(e, method, path, auth, &resp);
+	status = resp.status;
+	sh_http_response_release(&resp);
+	return status;
+}
+
+/* fake_serve, for a check of the status alone: returns it. */
+static int
+serve_status(struct fake_env *e, struct fake *f)
+{
+	struct sh_http_response resp;
+	int status;
+
+	fake_serve(e->inst, f, &resp);
+	status = resp.status;
+	sh_http_response_release(&resp);
+	return status;
 }
 
 static char *
@@ -900,7 +884,7 @@ bearer(const char *key)
 static void
 test_dispatch_healthz_ok(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char value[128], *text;
 	const cJSON *checks;
@@ -931,7 +915,7 @@ test_dispatch_healthz_ok(void **state)
 static void
 test_dispatch_healthz_unavailable(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	const cJSON *checks, *error;
 	cJSON *json;
@@ -955,7 +939,7 @@ test_dispatch_healthz_unavailable(void **state)
 static void
 test_dispatch_healthz_spool_gone(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char spool[PATH_MAX];
 	struct sh_err err;
@@ -976,23 +960,18 @@ test_dispatch_healthz_spool_gone(void **state)
 	sh_http_response_release(&resp);
 
 	assert_int_equal(sh_spool_prepare(spool, NULL, &err), 0);
-	call(e, "GET", "/healthz", NULL, &resp);
-	assert_int_equal(resp.status, 200);
-	sh_http_response_release(&resp);
+	assert_int_equal(call_status(e, "GET", "/healthz", NULL), 200);
 }
 
 static void
 test_dispatch_whoami_no_key(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char value[256];
-	cJSON *json;
 
 	call(e, "GET", "/api/v1/whoami", NULL, &resp);
-	json = body_json(&resp);
-	check_error(&resp, json, 401, "unauthorized", NULL);
-	cJSON_Delete(json);
+	expect_error(&resp, 401, "unauthorized", NULL);
 	assert_true(resp_header(&resp, "WWW-Authenticate", value, sizeof(value)));
 	assert_int_equal(strncmp(value, "Bearer realm=", 13), 0);
 	sh_http_response_release(&resp);
@@ -1007,13 +986,12 @@ test_dispatch_whoami_no_key(void **state)
 static void
 test_dispatch_whoami_bad_key(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char value[256], wrong[128];
 	const char *auths[4];
-	cJSON *json;
 
-	snprintf(wrong, sizeof(wrong), "Bearer %s", e->key);
+	snprintf(wrong, sizeof(wrong), "Bearer %s", e->key[ALICE]);
 	wrong[strlen(wrong) - 1] = wrong[strlen(wrong) - 1] == 'A' ? 'B' : 'A';
 	auths[0] = wrong;
 	auths[1] = "Bearer shk_not-a-key";
@@ -1021,9 +999,7 @@ test_dispatch_whoami_bad_key(void **state)
 	auths[3] = "Bearer garbage";
 	for (size_t i = 0; i < sizeof(auths) / sizeof(auths[0]); i++) {
 		call(e, "GET", "/api/v1/whoami", auths[i], &resp);
-		json = body_json(&resp);
-		check_error(&resp, json, 401, "unauthorized", NULL);
-		cJSON_Delete(json);
+		expect_error(&resp, 401, "unauthorized", NULL);
 		assert_true(resp_header(&resp, "WWW-Authenticate", value,
 					sizeof(value)));
 		assert_non_null(strstr(value, "invalid_token"));
@@ -1037,15 +1013,12 @@ test_dispatch_whoami_bad_key(void **state)
 static void
 test_dispatch_whoami_other_scheme(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char value[256];
-	cJSON *json;
 
 	call(e, "GET", "/api/v1/whoami", "Basic YWxpY2U6c2VjcmV0", &resp);
-	json = body_json(&resp);
-	check_error(&resp, json, 401, "unauthorized", NULL);
-	cJSON_Delete(json);
+	expect_error(&resp, 401, "unauthorized", NULL);
 	assert_true(resp_header(&resp, "WWW-Authenticate", value, sizeof(value)));
 	assert_int_equal(strncmp(value, "Bearer", 6), 0);
 	sh_http_response_release(&resp);
@@ -1054,9 +1027,9 @@ test_dispatch_whoami_other_scheme(void **state)
 static void
 test_dispatch_whoami_ok(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
-	char *auth = bearer(e->key), lower[256];
+	char *auth = bearer(e->key[ALICE]), lower[256];
 	const cJSON *roles;
 	cJSON *json;
 
@@ -1072,19 +1045,15 @@ test_dispatch_whoami_ok(void **state)
 	sh_http_response_release(&resp);
 
 	/* the scheme is case-insensitive (RFC 9110) */
-	snprintf(lower, sizeof(lower), "bearer %s", e->key);
-	call(e, "GET", "/api/v1/whoami", lower, &resp);
-	assert_int_equal(resp.status, 200);
-	sh_http_response_release(&resp);
+	snprintf(lower, sizeof(lower), "bearer %s", e->key[ALICE]);
+	assert_int_equal(call_status(e, "GET", "/api/v1/whoami", lower), 200);
 
 	/* the trailing slash form is the same route */
-	call(e, "GET", "/api/v1/whoami/", auth, &resp);
-	assert_int_equal(resp.status, 200);
-	sh_http_response_release(&resp);
+	assert_int_equal(call_status(e, "GET", "/api/v1/whoami/", auth), 200);
 
 	/* another user sees their own roles */
 	free(auth);
-	auth = bearer(e->bob_key);
+	auth = bearer(e->key[BOB]);
 	call(e, "GET", "/api/v1/whoami", auth, &resp);
 	assert_int_equal(resp.status, 200);
 	json = body_json(&resp);
@@ -1100,22 +1069,19 @@ test_dispatch_whoami_ok(void **state)
 static void
 test_dispatch_revoked_key(void **state)
 {
-	struct env *e = *state;
-	struct sh_http_response resp;
+	struct fake_env *e = *state;
 	struct sh_key_info *items;
 	struct sh_db *db;
 	struct sh_err err;
 	size_t count;
-	char *auth = bearer(e->bob_key);
+	char *auth = bearer(e->key[BOB]);
 
 	assert_int_equal(sh_instance_db(e->inst, &db, &err), 0);
 	assert_int_equal(sh_keys_list(db, &items, &count, &err), 0);
 	assert_int_equal(count, 2);
 	assert_int_equal(sh_keys_revoke(db, items[0].id, NULL, &err), 0); /* bob's */
 	free(items);
-	call(e, "GET", "/api/v1/whoami", auth, &resp);
-	assert_int_equal(resp.status, 401);
-	sh_http_response_release(&resp);
+	assert_int_equal(call_status(e, "GET", "/api/v1/whoami", auth), 401);
 	free(auth);
 }
 
@@ -1124,16 +1090,13 @@ test_dispatch_not_found(void **state)
 {
 	static const char *const paths[] = {"/", "/nope", "/healthzx", "/api/v1",
 					    "/api/v1/whoami/x", "/api/v1/whoamix"};
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
-	char *auth = bearer(e->key);
-	cJSON *json;
+	char *auth = bearer(e->key[ALICE]);
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		call(e, "GET", paths[i], auth, &resp);
-		json = body_json(&resp);
-		check_error(&resp, json, 404, "not_found", NULL);
-		cJSON_Delete(json);
+		expect_error(&resp, 404, "not_found", NULL);
 		sh_http_response_release(&resp);
 	}
 	free(auth);
@@ -1142,15 +1105,12 @@ test_dispatch_not_found(void **state)
 static void
 test_dispatch_method_not_allowed(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
-	char value[64], *auth = bearer(e->key);
-	cJSON *json;
+	char value[64], *auth = bearer(e->key[ALICE]);
 
 	call(e, "POST", "/healthz", NULL, &resp);
-	json = body_json(&resp);
-	check_error(&resp, json, 405, "method_not_allowed", NULL);
-	cJSON_Delete(json);
+	expect_error(&resp, 405, "method_not_allowed", NULL);
 	assert_true(resp_header(&resp, "Allow", value, sizeof(value)));
 	assert_non_null(strstr(value, "GET"));
 	assert_null(strstr(value, "POST"));
@@ -1165,9 +1125,7 @@ test_dispatch_method_not_allowed(void **state)
 	sh_http_response_release(&resp);
 
 	/* methods are case-sensitive */
-	call(e, "get", "/api/v1/whoami", auth, &resp);
-	assert_int_equal(resp.status, 405);
-	sh_http_response_release(&resp);
+	assert_int_equal(call_status(e, "get", "/api/v1/whoami", auth), 405);
 	free(auth);
 }
 
@@ -1176,35 +1134,26 @@ test_dispatch_method_not_allowed(void **state)
 static void
 test_dispatch_request_uri(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
-	char *auth = bearer(e->key);
+	char *auth = bearer(e->key[ALICE]);
 	struct fake f = {0};
-	cJSON *json;
 
 	fake_set(&f, "REQUEST_METHOD", "GET");
 	fake_set(&f, "REQUEST_URI", "/stackhook/healthz?full=1");
 	fake_set(&f, "QUERY_STRING", "full=1");
-	serve(e, &f, &resp);
-	assert_int_equal(resp.status, 200);
-	sh_http_response_release(&resp);
+	assert_int_equal(serve_status(e, &f), 200);
 
 	fake_set(&f, "REQUEST_URI", "/stackhookx/healthz");
-	serve(e, &f, &resp);
-	assert_int_equal(resp.status, 404);
-	sh_http_response_release(&resp);
+	assert_int_equal(serve_status(e, &f), 404);
 
 	fake_set(&f, "REQUEST_URI", "/stackhook/api/v1/who%61mi");
 	fake_set(&f, "HTTP_AUTHORIZATION", auth);
-	serve(e, &f, &resp);
-	assert_int_equal(resp.status, 200);
-	sh_http_response_release(&resp);
+	assert_int_equal(serve_status(e, &f), 200);
 
 	fake_set(&f, "REQUEST_URI", "/stackhook/api/v1/whoami%00");
-	serve(e, &f, &resp);
-	json = body_json(&resp);
-	check_error(&resp, json, 400, "bad_request", NULL);
-	cJSON_Delete(json);
+	fake_serve(e->inst, &f, &resp);
+	expect_error(&resp, 400, "bad_request", NULL);
 	sh_http_response_release(&resp);
 	free(auth);
 }
@@ -1212,14 +1161,11 @@ test_dispatch_request_uri(void **state)
 static void
 test_dispatch_no_method(void **state)
 {
-	struct env *e = *state;
-	struct sh_http_response resp;
+	struct fake_env *e = *state;
 	struct fake f = {0};
 
 	fake_set(&f, "PATH_INFO", "/healthz");
-	serve(e, &f, &resp);
-	assert_int_equal(resp.status, 400);
-	sh_http_response_release(&resp);
+	assert_int_equal(serve_status(e, &f), 400);
 }
 
 /* The database missing: /healthz says 503, and an API route answers 503
@@ -1227,7 +1173,7 @@ test_dispatch_no_method(void **state)
 static void
 test_dispatch_storage_error_hidden(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	const char *msg;
 	cJSON *json;
@@ -1245,7 +1191,7 @@ test_dispatch_storage_error_hidden(void **state)
 static void
 test_dispatch_remote_user_trusted(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	struct fake f = {0};
 	cJSON *json;
@@ -1253,7 +1199,7 @@ test_dispatch_remote_user_trusted(void **state)
 	fake_set(&f, "REQUEST_METHOD", "GET");
 	fake_set(&f, "PATH_INFO", "/api/v1/whoami");
 	fake_set(&f, "REMOTE_USER", "alice");
-	serve(e, &f, &resp);
+	fake_serve(e->inst, &f, &resp);
 	assert_int_equal(resp.status, 200);
 	json = body_json(&resp);
 	assert_string_equal(json_str(json, "user"), "alice");
@@ -1265,7 +1211,7 @@ test_dispatch_remote_user_trusted(void **state)
 
 	/* somebody the web server vouches for, granted nothing yet */
 	fake_set(&f, "REMOTE_USER", "stranger");
-	serve(e, &f, &resp);
+	fake_serve(e->inst, &f, &resp);
 	assert_int_equal(resp.status, 200);
 	json = body_json(&resp);
 	assert_string_equal(json_str(json, "user"), "stranger");
@@ -1276,38 +1222,31 @@ test_dispatch_remote_user_trusted(void **state)
 
 	/* not a user name at all */
 	fake_set(&f, "REMOTE_USER", "no such; user");
-	serve(e, &f, &resp);
-	assert_int_equal(resp.status, 401);
-	sh_http_response_release(&resp);
+	assert_int_equal(serve_status(e, &f), 401);
 
 	/* a bad key is not rescued by REMOTE_USER */
 	fake_set(&f, "REMOTE_USER", "alice");
 	fake_set(&f, "HTTP_AUTHORIZATION", "Bearer shk_wrong");
-	serve(e, &f, &resp);
-	assert_int_equal(resp.status, 401);
-	sh_http_response_release(&resp);
+	assert_int_equal(serve_status(e, &f), 401);
 }
 
 static void
 test_dispatch_remote_user_untrusted(void **state)
 {
-	struct env *e = *state;
-	struct sh_http_response resp;
+	struct fake_env *e = *state;
 	struct fake f = {0};
 
 	assert_false(e->inst->cfg->trust_remote_user);
 	fake_set(&f, "REQUEST_METHOD", "GET");
 	fake_set(&f, "PATH_INFO", "/api/v1/whoami");
 	fake_set(&f, "REMOTE_USER", "alice");
-	serve(e, &f, &resp);
-	assert_int_equal(resp.status, 401);
-	sh_http_response_release(&resp);
+	assert_int_equal(serve_status(e, &f), 401);
 }
 
 int
 main(void)
 {
-#define E(f) cmocka_unit_test_setup_teardown(f, env_setup, env_teardown)
+#define E(f) cmocka_unit_test_setup_teardown(f, env_setup, fake_env_teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match_literal),
 		cmocka_unit_test(test_match_wildcards),
@@ -1339,7 +1278,7 @@ main(void)
 		E(test_dispatch_healthz_ok),
 		cmocka_unit_test_setup_teardown(test_dispatch_healthz_unavailable,
 						env_setup_uninitialized,
-						env_teardown),
+						fake_env_teardown),
 		E(test_dispatch_healthz_spool_gone),
 		E(test_dispatch_whoami_no_key),
 		E(test_dispatch_whoami_bad_key),
@@ -1352,9 +1291,9 @@ main(void)
 		E(test_dispatch_no_method),
 		cmocka_unit_test_setup_teardown(test_dispatch_storage_error_hidden,
 						env_setup_uninitialized,
-						env_teardown),
+						fake_env_teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch_remote_user_trusted,
-						env_setup_trusting, env_teardown),
+						env_setup_trusting, fake_env_teardown),
 		E(test_dispatch_remote_user_untrusted),
 	};
 #undef E

@@ -314,66 +314,32 @@ test_form_refused(void **state)
 /* ------------------------------------------------------------------ */
 /* an instance with people */
 
-struct env {
-	struct tu_dir dir;
-	struct sh_instance *inst;
-	struct sh_db *db;
-	char *alice; /* root admin */
-	char *bob;   /* admin of team */
-	char *carol; /* read on team */
+/* alice is a root admin, bob the admin of the space team, carol reads
+ * team: their API keys are e->key[ALICE], e->key[BOB], e->key[CAROL]. */
+enum { ALICE, BOB, CAROL };
+
+static const struct fake_person people[] = {
+	[ALICE] = {"alice", SH_ROOT_SPACE, SH_ROLE_ADMIN},
+	[BOB] = {"bob", "team", SH_ROLE_ADMIN},
+	[CAROL] = {"carol", "team", SH_ROLE_READ},
 };
 
-static int
-env_make(void **state, const char *extra)
-{
-	struct env *e = calloc(1, sizeof(*e));
-	struct sh_err err;
-
-	sh_err_clear(&err);
-	if (e == NULL)
-		return -1;
-	*state = e;
-	if (tu_instance_open(&e->dir, extra, true, &e->inst) < 0 ||
-	    sh_instance_db(e->inst, &e->db, &err) < 0 ||
-	    sh_db_exec(e->db,
-		       "INSERT INTO spaces (id, name, parent, inherit, created_at, "
-		       "updated_at) VALUES ('team', 'Team', 'root', 1, 0, 0)",
-		       &err) < 0) {
-		fprintf(stderr, "env_make: %s\n", err.msg);
-		return -1;
-	}
-	e->alice = new_key(e->db, "alice", SH_ROOT_SPACE, SH_ROLE_ADMIN);
-	e->bob = new_key(e->db, "bob", "team", SH_ROLE_ADMIN);
-	e->carol = new_key(e->db, "carol", "team", SH_ROLE_READ);
-	return e->alice && e->bob && e->carol ? 0 : -1;
-}
+static const char team_sql[] =
+	"INSERT INTO spaces (id, name, parent, inherit, created_at, updated_at) "
+	"VALUES ('team', 'Team', 'root', 1, 0, 0)";
 
 static int
 env_setup(void **state)
 {
-	return env_make(state, NULL);
+	return fake_env_setup(state, NULL, true, team_sql, people,
+			      FAKE_COUNT(people));
 }
 
 static int
 env_setup_trusting(void **state)
 {
-	return env_make(state, "trust_remote_user = yes\n");
-}
-
-static int
-env_teardown(void **state)
-{
-	struct env *e = *state;
-	int rc;
-
-	if (e == NULL)
-		return 0;
-	free(e->alice);
-	free(e->bob);
-	free(e->carol);
-	rc = tu_instance_close(&e->dir, e->inst);
-	free(e);
-	return rc;
+	return fake_env_setup(state, "trust_remote_user = yes\n", true, team_sql,
+			      people, FAKE_COUNT(people));
 }
 
 /* ------------------------------------------------------------------ */
@@ -395,7 +361,7 @@ count(struct sh_db *db, const char *sql)
 static void
 test_sessions(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_session s, found;
 	struct sh_err err;
 	int64_t now = sh_time_now(), removed;
@@ -404,7 +370,7 @@ test_sessions(void **state)
 	struct sh_stmt *st;
 
 	sh_err_clear(&err);
-	assert_int_equal(sh_sessions_open(e->db, e->bob, now, &id, &s, &err), 0);
+	assert_int_equal(sh_sessions_open(e->db, e->key[BOB], now, &id, &s, &err), 0);
 	assert_non_null(id);
 	assert_int_equal(strncmp(id, "shs_", 4), 0);
 	assert_true(strlen(id) <= SH_SESSION_ID_MAX);
@@ -434,7 +400,7 @@ test_sessions(void **state)
 	assert_int_equal(sh_sessions_find(e->db, NULL, now, &found, &err), -1);
 
 	/* sessions are independent; signing out ends one */
-	assert_int_equal(sh_sessions_open(e->db, e->bob, now, &other, &s, &err), 0);
+	assert_int_equal(sh_sessions_open(e->db, e->key[BOB], now, &other, &s, &err), 0);
 	assert_string_not_equal(other, id);
 	assert_int_equal(sh_sessions_close(e->db, id, &err), 0);
 	assert_int_equal(sh_sessions_find(e->db, id, now, &found, &err), -1);
@@ -453,7 +419,7 @@ test_sessions(void **state)
 static void
 test_sessions_refused_keys(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_session s;
 	struct sh_err err;
 	char *id = (char *)"untouched";
@@ -470,7 +436,7 @@ test_sessions_refused_keys(void **state)
 	assert_int_equal(count(e->db, "SELECT count(*) FROM sessions"), 0);
 
 	/* revoking the key ends the sessions it opened */
-	assert_int_equal(sh_sessions_open(e->db, e->carol, now, &id, &s, &err), 0);
+	assert_int_equal(sh_sessions_open(e->db, e->key[CAROL], now, &id, &s, &err), 0);
 	assert_int_equal(sh_keys_list(e->db, &keys, &n, &err), 0);
 	for (size_t i = 0; i < n; i++)
 		if (strcmp(keys[i].user, "carol") == 0)
@@ -511,22 +477,17 @@ test_csrf_tokens(void **state)
 /* the pages through the router, with a fake transport */
 
 /* One request: method, route, cookie (the session id, or NULL), body (a
- * form, or NULL), and more parameters as name, value pairs ending in
- * NULL. */
+ * form, or NULL), and more parameters as name, value pairs in ap, ending
+ * in NULL. */
 static void
-request(struct env *e, struct sh_http_response *resp, const char *method,
-	const char *route, const char *session, const char *form, ...)
+vrequest(struct fake_env *e, struct sh_http_response *resp, const char *method,
+	 const char *route, const char *session, const char *form, va_list ap)
 {
-	struct sh_http_request req;
 	struct fake f = {0};
 	char cookie[128], length[24];
 	const char *name;
-	va_list ap;
 
-	fake_set(&f, "REQUEST_METHOD", method);
-	fake_set(&f, "SCRIPT_NAME", "/stackhook");
-	fake_set(&f, "PATH_INFO", route);
-	fake_set(&f, "REMOTE_ADDR", "127.0.0.1");
+	fake_route(&f, method, route);
 	if (session != NULL) {
 		snprintf(cookie, sizeof(cookie), "theme=dark; " SH_SESSION_COOKIE "=%s",
 			 session);
@@ -539,14 +500,38 @@ request(struct env *e, struct sh_http_response *resp, const char *method,
 		fake_set(&f, "CONTENT_LENGTH", length);
 		fake_set(&f, "CONTENT_TYPE", "application/x-www-form-urlencoded");
 	}
-	va_start(ap, form);
 	while ((name = va_arg(ap, const char *)) != NULL)
 		fake_set(&f, name, va_arg(ap, const char *));
+	fake_serve(e->inst, &f, resp);
+}
+
+/* vrequest with the more parameters as arguments. */
+static void
+request(struct fake_env *e, struct sh_http_response *resp, const char *method,
+	const char *route, const char *session, const char *form, ...)
+{
+	va_list ap;
+
+	va_start(ap, form);
+	vrequest(e, resp, method, route, session, form, ap);
 	va_end(ap);
-	fake_request(&f, &req);
-	sh_http_response_init(resp);
-	sh_router_dispatch(e->inst, &req, resp);
-	sh_http_request_release(&req);
+}
+
+/* request, for a check of the status alone: returns it. */
+static int
+status_of(struct fake_env *e, const char *method, const char *route,
+	  const char *session, const char *form, ...)
+{
+	struct sh_http_response resp;
+	va_list ap;
+	int status;
+
+	va_start(ap, form);
+	vrequest(e, &resp, method, route, session, form, ap);
+	va_end(ap);
+	status = resp.status;
+	sh_http_response_release(&resp);
+	return status;
 }
 
 static bool
@@ -557,7 +542,7 @@ body_has(const struct sh_http_response *resp, const char *needle)
 
 /* Signs in with key; the session id goes to id (SH_SESSION_ID_MAX + 1). */
 static void
-sign_in(struct env *e, const char *key, char *id)
+sign_in(struct fake_env *e, const char *key, char *id)
 {
 	struct sh_http_response resp;
 	char form[256], cookie[256];
@@ -589,7 +574,7 @@ csrf_of(const struct sh_http_response *resp, char out[SH_SESSION_CSRF_MAX + 1])
 
 /* Creates an integration through the core, as bob. */
 static void
-make_integration(struct env *e, const char *json)
+make_integration(struct fake_env *e, const char *json)
 {
 	struct sh_integration_env ienv = {.cfg = e->inst->cfg};
 	struct sh_actor actor = {.name = "bob"};
@@ -610,7 +595,7 @@ make_integration(struct env *e, const char *json)
 static void
 test_pages_sign_in(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char id[SH_SESSION_ID_MAX + 1], value[256];
 
@@ -645,7 +630,7 @@ test_pages_sign_in(void **state)
 	assert_false(resp_header(&resp, "Set-Cookie", value, sizeof(value)));
 	sh_http_response_release(&resp);
 
-	sign_in(e, e->bob, id);
+	sign_in(e, e->key[BOB], id);
 	request(e, &resp, "GET", "/ui/", id, NULL, NULL);
 	assert_int_equal(resp.status, 200);
 	assert_true(body_has(&resp, "Signed in as <strong>bob</strong>"));
@@ -658,7 +643,7 @@ test_pages_sign_in(void **state)
 	{
 		char form[256];
 
-		snprintf(form, sizeof(form), "key=%s", e->bob);
+		snprintf(form, sizeof(form), "key=%s", e->key[BOB]);
 		request(e, &resp, "POST", "/ui/sign-in", NULL, form, "HTTPS", "on", NULL);
 		assert_true(resp_header(&resp, "Set-Cookie", value, sizeof(value)));
 		assert_non_null(strstr(value, "; Secure"));
@@ -669,48 +654,40 @@ test_pages_sign_in(void **state)
 static void
 test_pages_csrf_and_origin(void **state)
 {
-	struct env *e = *state;
+	static const char doomed[] = "/ui/integrations/doomed/delete";
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char id[SH_SESSION_ID_MAX + 1], csrf[SH_SESSION_CSRF_MAX + 1], form[256];
 
 	make_integration(e, "{\"name\":\"Doomed\",\"space\":\"team\","
 			    "\"api_host_url\":\"https://gitlab.example.com\"}");
-	sign_in(e, e->bob, id);
-	request(e, &resp, "GET", "/ui/integrations/doomed/delete", id, NULL, NULL);
+	sign_in(e, e->key[BOB], id);
+	request(e, &resp, "GET", doomed, id, NULL, NULL);
 	assert_int_equal(resp.status, 200);
 	csrf_of(&resp, csrf);
 	sh_http_response_release(&resp);
 
-	request(e, &resp, "POST", "/ui/integrations/doomed/delete", id, "x=1", NULL);
-	assert_int_equal(resp.status, 403);
-	sh_http_response_release(&resp);
-	request(e, &resp, "POST", "/ui/integrations/doomed/delete", id,
-		"csrf=wrong", NULL);
-	assert_int_equal(resp.status, 403);
-	sh_http_response_release(&resp);
+	assert_int_equal(status_of(e, "POST", doomed, id, "x=1", NULL), 403);
+	assert_int_equal(status_of(e, "POST", doomed, id, "csrf=wrong", NULL), 403);
 	snprintf(form, sizeof(form), "csrf=%s", csrf);
-	request(e, &resp, "POST", "/ui/integrations/doomed/delete", id, form,
-		"HTTP_ORIGIN", "http://localhost.evil", NULL);
-	assert_int_equal(resp.status, 403);
-	sh_http_response_release(&resp);
-	request(e, &resp, "POST", "/ui/integrations/doomed/delete", id, form,
-		"HTTP_SEC_FETCH_SITE", "cross-site", NULL);
-	assert_int_equal(resp.status, 403);
-	sh_http_response_release(&resp);
+	assert_int_equal(status_of(e, "POST", doomed, id, form, "HTTP_ORIGIN",
+				   "http://localhost.evil", NULL),
+			 403);
+	assert_int_equal(status_of(e, "POST", doomed, id, form, "HTTP_SEC_FETCH_SITE",
+				   "cross-site", NULL),
+			 403);
 	/* a form body is required: JSON is not a page's form */
-	request(e, &resp, "POST", "/ui/integrations/doomed/delete", id, form,
-		"CONTENT_TYPE", "application/json", NULL);
-	assert_int_equal(resp.status, 400);
-	sh_http_response_release(&resp);
+	assert_int_equal(status_of(e, "POST", doomed, id, form, "CONTENT_TYPE",
+				   "application/json", NULL),
+			 400);
 	assert_int_equal(count(e->db, "SELECT count(*) FROM integrations WHERE "
 				      "deleted_at IS NULL"), 1);
 
 	/* same origin (TU_PUBLIC_URL's), the token: done */
-	request(e, &resp, "POST", "/ui/integrations/doomed/delete", id, form,
-		"HTTP_ORIGIN", "http://localhost", "HTTP_SEC_FETCH_SITE",
-		"same-origin", NULL);
-	assert_int_equal(resp.status, 303);
-	sh_http_response_release(&resp);
+	assert_int_equal(status_of(e, "POST", doomed, id, form, "HTTP_ORIGIN",
+				   "http://localhost", "HTTP_SEC_FETCH_SITE",
+				   "same-origin", NULL),
+			 303);
 	assert_int_equal(count(e->db, "SELECT count(*) FROM integrations WHERE "
 				      "deleted_at IS NULL"), 0);
 }
@@ -718,7 +695,7 @@ test_pages_csrf_and_origin(void **state)
 static void
 test_pages_escape_and_secrets(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char id[SH_SESSION_ID_MAX + 1], secret[128];
 	struct sh_integration_secrets s;
@@ -737,7 +714,7 @@ test_pages_escape_and_secrets(void **state)
 	sh_integrations_secrets_release(&s);
 
 	/* the admin: details, everything escaped */
-	sign_in(e, e->bob, id);
+	sign_in(e, e->key[BOB], id);
 	request(e, &resp, "GET", "/ui/", id, NULL, NULL);
 	assert_int_equal(resp.status, 200);
 	assert_false(body_has(&resp, "<script>alert"));
@@ -756,7 +733,7 @@ test_pages_escape_and_secrets(void **state)
 	sh_http_response_release(&resp);
 
 	/* the reader: the summary, no secret, no confirmation pages */
-	sign_in(e, e->carol, id);
+	sign_in(e, e->key[CAROL], id);
 	request(e, &resp, "GET", "/ui/", id, NULL, NULL);
 	assert_int_equal(resp.status, 200);
 	assert_true(body_has(&resp, "See summary"));
@@ -772,20 +749,18 @@ test_pages_escape_and_secrets(void **state)
 	assert_int_equal(resp.status, 403);
 	assert_false(body_has(&resp, secret));
 	sh_http_response_release(&resp);
-	request(e, &resp, "GET", "/ui/integrations/nope", id, NULL, NULL);
-	assert_int_equal(resp.status, 404);
-	sh_http_response_release(&resp);
+	assert_int_equal(status_of(e, "GET", "/ui/integrations/nope", id, NULL, NULL), 404);
 }
 
 static void
 test_pages_setup_form(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char id[SH_SESSION_ID_MAX + 1], csrf[SH_SESSION_CSRF_MAX + 1], form[512];
 	char value[256];
 
-	sign_in(e, e->bob, id);
+	sign_in(e, e->key[BOB], id);
 	request(e, &resp, "GET", "/ui/set-up", id, NULL, NULL);
 	assert_int_equal(resp.status, 200);
 	assert_true(body_has(&resp, "<option value=\"team\""));
@@ -842,34 +817,31 @@ test_pages_setup_form(void **state)
 static void
 test_pages_remote_user(void **state)
 {
-	struct env *e = *state;
+	static const char rotate[] = "/ui/integrations/remote/rotate";
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char csrf[SH_SESSION_CSRF_MAX + 1], form[256];
 
 	make_integration(e, "{\"name\":\"Remote\",\"space\":\"team\","
 			    "\"api_host_url\":\"https://gitlab.example.com\"}");
-	request(e, &resp, "GET", "/ui/integrations/remote/rotate", NULL, NULL,
-		"REMOTE_USER", "bob", NULL);
+	request(e, &resp, "GET", rotate, NULL, NULL, "REMOTE_USER", "bob", NULL);
 	assert_int_equal(resp.status, 200);
 	/* the web server signs people out, not us */
 	assert_false(body_has(&resp, "/ui/sign-out"));
 	csrf_of(&resp, csrf);
 	sh_http_response_release(&resp);
 
-	request(e, &resp, "POST", "/ui/integrations/remote/rotate", NULL, "csrf=x",
-		"REMOTE_USER", "bob", NULL);
-	assert_int_equal(resp.status, 403);
-	sh_http_response_release(&resp);
+	assert_int_equal(status_of(e, "POST", rotate, NULL, "csrf=x", "REMOTE_USER",
+				   "bob", NULL),
+			 403);
 	snprintf(form, sizeof(form), "csrf=%s", csrf);
 	/* carol's token is not bob's */
-	request(e, &resp, "POST", "/ui/integrations/remote/rotate", NULL, form,
-		"REMOTE_USER", "carol", NULL);
-	assert_int_equal(resp.status, 403);
-	sh_http_response_release(&resp);
-	request(e, &resp, "POST", "/ui/integrations/remote/rotate", NULL, form,
-		"REMOTE_USER", "bob", NULL);
-	assert_int_equal(resp.status, 303);
-	sh_http_response_release(&resp);
+	assert_int_equal(status_of(e, "POST", rotate, NULL, form, "REMOTE_USER",
+				   "carol", NULL),
+			 403);
+	assert_int_equal(status_of(e, "POST", rotate, NULL, form, "REMOTE_USER",
+				   "bob", NULL),
+			 303);
 	assert_int_equal(count(e->db, "SELECT count(*) FROM audit WHERE actor = 'bob' "
 				      "AND action = 'rotate-secret'"), 1);
 }
@@ -877,18 +849,17 @@ test_pages_remote_user(void **state)
 static void
 test_pages_remote_user_untrusted(void **state)
 {
-	struct env *e = *state;
-	struct sh_http_response resp;
+	struct fake_env *e = *state;
 
-	request(e, &resp, "GET", "/ui/", NULL, NULL, "REMOTE_USER", "bob", NULL);
-	assert_int_equal(resp.status, 303);
-	sh_http_response_release(&resp);
+	assert_int_equal(status_of(e, "GET", "/ui/", NULL, NULL, "REMOTE_USER", "bob",
+				   NULL),
+			 303);
 }
 
 static void
 test_assets(void **state)
 {
-	struct env *e = *state;
+	struct fake_env *e = *state;
 	struct sh_http_response resp;
 
 	request(e, &resp, "GET", "/ui/style.css", NULL, NULL, NULL);
@@ -915,22 +886,22 @@ main(void)
 		cmocka_unit_test(test_page_frame),
 		cmocka_unit_test(test_form_parse),
 		cmocka_unit_test(test_form_refused),
-		cmocka_unit_test_setup_teardown(test_sessions, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_sessions, env_setup, fake_env_teardown),
 		cmocka_unit_test_setup_teardown(test_sessions_refused_keys, env_setup,
-						env_teardown),
+						fake_env_teardown),
 		cmocka_unit_test(test_csrf_tokens),
-		cmocka_unit_test_setup_teardown(test_pages_sign_in, env_setup, env_teardown),
+		cmocka_unit_test_setup_teardown(test_pages_sign_in, env_setup, fake_env_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_csrf_and_origin, env_setup,
-						env_teardown),
+						fake_env_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_escape_and_secrets, env_setup,
-						env_teardown),
+						fake_env_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_setup_form, env_setup,
-						env_teardown),
+						fake_env_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_remote_user, env_setup_trusting,
-						env_teardown),
+						fake_env_teardown),
 		cmocka_unit_test_setup_teardown(test_pages_remote_user_untrusted, env_setup,
-						env_teardown),
-		cmocka_unit_test_setup_teardown(test_assets, env_setup, env_teardown),
+						fake_env_teardown),
+		cmocka_unit_test_setup_teardown(test_assets, env_setup, fake_env_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
