@@ -24,6 +24,7 @@
 struct store {
 	struct tu_dir dir;
 	char db_path[PATH_MAX];
+	char spool[PATH_MAX]; /* where the spool tests make theirs */
 	struct sh_db *db; /* migrated, for the tests that use the fixture */
 };
 
@@ -36,19 +37,32 @@ open_db(const char *path, bool create, struct sh_db **db, struct sh_err *err)
 	return sh_db_open(path, &opt, db, err);
 }
 
-/* Fixture: a temporary directory with a migrated database. */
+/* Fixture: only a temporary directory (struct store without a db). */
 static int
-store_setup(void **state)
+dir_setup(void **state)
 {
 	struct store *s = calloc(1, sizeof(*s));
-	struct sh_err err;
 
 	if (s == NULL || tu_mkdtemp(s->dir.path, sizeof(s->dir.path)) < 0) {
 		free(s);
 		return -1;
 	}
 	tu_join(s->db_path, s->dir.path, "stackhook.db");
+	tu_join(s->spool, s->dir.path, "spool");
 	*state = s;
+	return 0;
+}
+
+/* Fixture: dir_setup with a migrated database in it. */
+static int
+store_setup(void **state)
+{
+	struct store *s;
+	struct sh_err err;
+
+	if (dir_setup(state) < 0)
+		return -1;
+	s = *state;
 	if (open_db(s->db_path, true, &s->db, &err) < 0 ||
 	    sh_schema_migrate(s->db, NULL, &err) < 0) {
 		fprintf(stderr, "store_setup: %s\n", err.msg);
@@ -71,28 +85,13 @@ store_teardown(void **state)
 	return rc;
 }
 
-/* Fixture: only a temporary directory (struct store without a db). */
-static int
-dir_setup(void **state)
-{
-	struct store *s = calloc(1, sizeof(*s));
-
-	if (s == NULL || tu_mkdtemp(s->dir.path, sizeof(s->dir.path)) < 0) {
-		free(s);
-		return -1;
-	}
-	tu_join(s->db_path, s->dir.path, "stackhook.db");
-	*state = s;
-	return 0;
-}
-
-/* Runs a one-value query (a literal) and returns its integer. */
-static int64_t
-query_int(struct sh_db *db, const char *sql)
+/* The statement of a one-row query (a literal), stepped to its row;
+ * fails the test when there is none.  Release it. */
+static struct sh_stmt *
+query_row(struct sh_db *db, const char *sql)
 {
 	struct sh_stmt *st;
 	struct sh_err err;
-	int64_t v;
 
 	if (sh_db_prepare(db, sql, &st, &err) < 0)
 		fail_msg("prepare %s: %s", sql, err.msg);
@@ -100,7 +99,16 @@ query_int(struct sh_db *db, const char *sql)
 		sh_stmt_release(st);
 		fail_msg("no row from %s: %s", sql, err.msg);
 	}
-	v = sh_stmt_int(st, 0);
+	return st;
+}
+
+/* Runs a one-value query (a literal) and returns its integer. */
+static int64_t
+query_int(struct sh_db *db, const char *sql)
+{
+	struct sh_stmt *st = query_row(db, sql);
+	int64_t v = sh_stmt_int(st, 0);
+
 	sh_stmt_release(st);
 	return v;
 }
@@ -109,15 +117,8 @@ query_int(struct sh_db *db, const char *sql)
 static void
 query_text(struct sh_db *db, const char *sql, char *out, size_t size)
 {
-	struct sh_stmt *st;
-	struct sh_err err;
+	struct sh_stmt *st = query_row(db, sql);
 
-	if (sh_db_prepare(db, sql, &st, &err) < 0)
-		fail_msg("prepare %s: %s", sql, err.msg);
-	if (sh_stmt_step(st, &err) != 1) {
-		sh_stmt_release(st);
-		fail_msg("no row from %s: %s", sql, err.msg);
-	}
 	snprintf(out, size, "%s", sh_stmt_text(st, 0) ? sh_stmt_text(st, 0) : "(null)");
 	sh_stmt_release(st);
 }
@@ -624,6 +625,34 @@ role_of(struct sh_db *db, int64_t user, const char *space)
 	return role;
 }
 
+/* The role role_of should find on a space. */
+struct want_role {
+	const char *space;
+	enum sh_role role;
+};
+
+/* Checks role_of for each of the n spaces of want; a failure names the
+ * space and the caller's line (EXPECT_ROLES). */
+static void
+expect_roles_at(int line, struct sh_db *db, int64_t user,
+		const struct want_role *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		enum sh_role got = role_of(db, user, want[i].space);
+
+		if (got != want[i].role)
+			fail_msg("line %d: on \"%s\": expected %s, got %s", line,
+				 want[i].space, sh_role_name(want[i].role),
+				 sh_role_name(got));
+	}
+}
+
+#define EXPECT_ROLES(db, user, ...)                                          \
+	expect_roles_at(__LINE__, (db), (user),                              \
+			(const struct want_role[]){__VA_ARGS__},             \
+			sizeof((const struct want_role[]){__VA_ARGS__}) /    \
+				sizeof(struct want_role))
+
 static void
 grant(struct sh_db *db, const char *space, int64_t user, enum sh_role role)
 {
@@ -679,34 +708,28 @@ test_authz_chain(void **state)
 	assert_int_equal(role_of(s->db, u.id, "a"), SH_ROLE_NONE);
 
 	grant(s->db, "a", u.id, SH_ROLE_WRITE);
-	assert_int_equal(role_of(s->db, u.id, "root"), SH_ROLE_NONE);
-	assert_int_equal(role_of(s->db, u.id, "a"), SH_ROLE_WRITE);
-	assert_int_equal(role_of(s->db, u.id, "b"), SH_ROLE_WRITE);
 	/* c does not inherit: the chain stops there, and below it */
-	assert_int_equal(role_of(s->db, u.id, "c"), SH_ROLE_NONE);
-	assert_int_equal(role_of(s->db, u.id, "d"), SH_ROLE_NONE);
-	assert_int_equal(role_of(s->db, u.id, "x"), SH_ROLE_NONE);
+	EXPECT_ROLES(s->db, u.id, {"root", SH_ROLE_NONE}, {"a", SH_ROLE_WRITE},
+		     {"b", SH_ROLE_WRITE}, {"c", SH_ROLE_NONE}, {"d", SH_ROLE_NONE},
+		     {"x", SH_ROLE_NONE});
 
 	/* a direct grant in c flows on to d */
 	grant(s->db, "c", u.id, SH_ROLE_READ);
-	assert_int_equal(role_of(s->db, u.id, "c"), SH_ROLE_READ);
-	assert_int_equal(role_of(s->db, u.id, "d"), SH_ROLE_READ);
+	EXPECT_ROLES(s->db, u.id, {"c", SH_ROLE_READ}, {"d", SH_ROLE_READ});
 
 	/* the highest of direct and inherited */
 	grant(s->db, "b", u.id, SH_ROLE_READ);
 	assert_int_equal(role_of(s->db, u.id, "b"), SH_ROLE_WRITE);
 	grant(s->db, "b", u.id, SH_ROLE_ADMIN);
-	assert_int_equal(role_of(s->db, u.id, "b"), SH_ROLE_ADMIN);
-	assert_int_equal(role_of(s->db, u.id, "a"), SH_ROLE_WRITE);
-	assert_int_equal(role_of(s->db, u.id, "c"), SH_ROLE_READ);
+	EXPECT_ROLES(s->db, u.id, {"b", SH_ROLE_ADMIN}, {"a", SH_ROLE_WRITE},
+		     {"c", SH_ROLE_READ});
 	/* one row per (space, user): a grant replaces */
 	assert_int_equal(query_int(s->db, "SELECT count(*) FROM grants WHERE space = 'b'"),
 			 1);
 
 	/* removing */
 	grant(s->db, "a", u.id, SH_ROLE_NONE);
-	assert_int_equal(role_of(s->db, u.id, "a"), SH_ROLE_NONE);
-	assert_int_equal(role_of(s->db, u.id, "b"), SH_ROLE_ADMIN);
+	EXPECT_ROLES(s->db, u.id, {"a", SH_ROLE_NONE}, {"b", SH_ROLE_ADMIN});
 	grant(s->db, "b", u.id, SH_ROLE_NONE);
 	assert_int_equal(role_of(s->db, u.id, "b"), SH_ROLE_NONE);
 	/* removing what is not there is fine */
@@ -732,12 +755,9 @@ test_authz_root(void **state)
 		assert_int_equal(role_of(s->db, nobody.id, all[i]), SH_ROLE_NONE);
 	}
 	/* a lesser role on root follows inheritance like any other */
-	assert_int_equal(role_of(s->db, writer.id, "root"), SH_ROLE_WRITE);
-	assert_int_equal(role_of(s->db, writer.id, "a"), SH_ROLE_WRITE);
-	assert_int_equal(role_of(s->db, writer.id, "b"), SH_ROLE_WRITE);
-	assert_int_equal(role_of(s->db, writer.id, "x"), SH_ROLE_WRITE);
-	assert_int_equal(role_of(s->db, writer.id, "c"), SH_ROLE_NONE);
-	assert_int_equal(role_of(s->db, writer.id, "d"), SH_ROLE_NONE);
+	EXPECT_ROLES(s->db, writer.id, {"root", SH_ROLE_WRITE}, {"a", SH_ROLE_WRITE},
+		     {"b", SH_ROLE_WRITE}, {"x", SH_ROLE_WRITE}, {"c", SH_ROLE_NONE},
+		     {"d", SH_ROLE_NONE});
 	/* unknown spaces: none, even for a root admin */
 	assert_int_equal(role_of(s->db, admin.id, "nope"), SH_ROLE_NONE);
 	assert_int_equal(role_of(s->db, writer.id, ""), SH_ROLE_NONE);
@@ -963,12 +983,12 @@ static void
 test_spool_prepare(void **state)
 {
 	struct store *s = *state;
-	char spool[PATH_MAX], path[PATH_MAX];
+	const char *spool = s->spool;
+	char path[PATH_MAX];
 	struct stat st;
 	struct sh_err err;
 	bool created = false;
 
-	tu_join(spool, s->dir.path, "spool");
 	assert_int_equal(sh_spool_prepare(spool, &created, &err), 0);
 	assert_true(created);
 	assert_int_equal(stat(spool, &st), 0);
@@ -998,39 +1018,44 @@ test_spool_prepare(void **state)
 	assert_int_equal(stat(path, &st), 0);
 }
 
+/* sh_spool_check(spool) fails with a storage error whose message names
+ * culprit (unless NULL). */
+static void
+expect_spool_unusable(const char *spool, const char *culprit)
+{
+	struct sh_err err;
+
+	sh_err_clear(&err);
+	assert_int_equal(sh_spool_check(spool, &err), -1);
+	assert_int_equal(err.code, SH_E_STORAGE);
+	if (culprit != NULL)
+		assert_non_null(strstr(err.msg, culprit));
+}
+
 static void
 test_spool_check_fails(void **state)
 {
 	struct store *s = *state;
-	char spool[PATH_MAX], path[PATH_MAX];
+	const char *spool = s->spool;
+	char path[PATH_MAX];
 	struct sh_err err;
 
-	tu_join(spool, s->dir.path, "spool");
 	/* not there at all */
-	sh_err_clear(&err);
-	assert_int_equal(sh_spool_check(spool, &err), -1);
-	assert_int_equal(err.code, SH_E_STORAGE);
+	expect_spool_unusable(spool, NULL);
 
 	assert_int_equal(sh_spool_prepare(spool, NULL, &err), 0);
 	/* a subdirectory missing: named in the message */
 	tu_join(path, spool, "failed");
 	assert_int_equal(rmdir(path), 0);
-	sh_err_clear(&err);
-	assert_int_equal(sh_spool_check(spool, &err), -1);
-	assert_int_equal(err.code, SH_E_STORAGE);
-	assert_non_null(strstr(err.msg, path));
+	expect_spool_unusable(spool, path);
 	assert_int_equal(mkdir(path, 0700), 0);
 	assert_int_equal(sh_spool_check(spool, &err), 0);
 
 	/* read-only: root bypasses permissions, so only as another user */
 	tu_join(path, spool, "new");
 	assert_int_equal(chmod(path, 0500), 0);
-	sh_err_clear(&err);
-	if (!tu_is_root()) {
-		assert_int_equal(sh_spool_check(spool, &err), -1);
-		assert_int_equal(err.code, SH_E_STORAGE);
-		assert_non_null(strstr(err.msg, path));
-	}
+	if (!tu_is_root())
+		expect_spool_unusable(spool, path);
 	assert_int_equal(chmod(path, 0700), 0);
 }
 
@@ -1038,10 +1063,10 @@ static void
 test_spool_prepare_over_file(void **state)
 {
 	struct store *s = *state;
-	char spool[PATH_MAX], path[PATH_MAX];
+	const char *spool = s->spool;
+	char path[PATH_MAX];
 	struct sh_err err;
 
-	tu_join(spool, s->dir.path, "spool");
 	assert_int_equal(tu_write_file(spool, "not a directory"), 0);
 	assert_int_equal(sh_spool_prepare(spool, NULL, &err), -1);
 	assert_int_equal(unlink(spool), 0);
@@ -1077,13 +1102,12 @@ test_spool_stats_and_tally(void **state)
 	static const int64_t a[][2] = {{1, 500}, {2, 400}, {1, 300}};
 	static const int64_t b[][2] = {{2, 200}};
 	static const int64_t c[][2] = {{1, 100}, {12, 50}};
-	char spool[PATH_MAX];
+	const char *spool = s->spool;
 	struct sh_spool_stats one, all;
 	struct sh_spool_tally tally;
 	const struct sh_spool_stats *t;
 	struct sh_err err;
 
-	tu_join(spool, s->dir.path, "spool");
 	assert_int_equal(sh_spool_prepare(spool, NULL, &err), 0);
 	spool_file(spool, "new", "a.jsonl", a, 3);
 	spool_file(spool, "deferred", "b.jsonl", b, 1);
