@@ -217,18 +217,47 @@ add_user(struct sh_db *db, const char *name, struct sh_actor *actor)
 }
 
 /* ------------------------------------------------------------------ */
-/* the writes with a JSON body: one call states one check */
+/* the calls of the model: one call states one check */
 
+/* The creates and patches take a JSON body; the others none. */
 enum op {
 	SPACE_CREATE,
 	SPACE_PATCH,
+	SPACE_GET,
+	SPACE_DELETE,
 	INTEGRATION_CREATE,
 	INTEGRATION_PATCH,
+	INTEGRATION_GET,
+	INTEGRATION_DETAILS,
+	INTEGRATION_ROTATE,
+	INTEGRATION_HEALTH,
+	INTEGRATION_DELETE,
 	STACK_CREATE,
 	STACK_PATCH,
+	STACK_GET,
+	STACK_DELETE,
 };
 
-/* Runs op as actor a; id names what a patch changes (a create has none). */
+static const char *const op_names[] = {
+	[SPACE_CREATE] = "space create",
+	[SPACE_PATCH] = "space patch",
+	[SPACE_GET] = "space get",
+	[SPACE_DELETE] = "space delete",
+	[INTEGRATION_CREATE] = "integration create",
+	[INTEGRATION_PATCH] = "integration patch",
+	[INTEGRATION_GET] = "integration get",
+	[INTEGRATION_DETAILS] = "integration details",
+	[INTEGRATION_ROTATE] = "integration rotate",
+	[INTEGRATION_HEALTH] = "integration health",
+	[INTEGRATION_DELETE] = "integration delete",
+	[STACK_CREATE] = "stack create",
+	[STACK_PATCH] = "stack patch",
+	[STACK_GET] = "stack get",
+	[STACK_DELETE] = "stack delete",
+};
+
+/* Runs op as actor a; id names what it reads or changes (a create has
+ * none), body is for the creates and patches. */
 static int
 run_op(struct model *m, enum op op, const struct sh_actor *a, const char *id,
        const cJSON *body, cJSON **out, struct sh_err *err)
@@ -238,33 +267,63 @@ run_op(struct model *m, enum op op, const struct sh_actor *a, const char *id,
 		return sh_spaces_create(m->db, a, body, out, err);
 	case SPACE_PATCH:
 		return sh_spaces_patch(m->db, a, id, body, out, err);
+	case SPACE_GET:
+		return sh_spaces_get(m->db, a, id, out, err);
+	case SPACE_DELETE:
+		return sh_spaces_delete(m->db, a, id, err);
 	case INTEGRATION_CREATE:
 		return sh_integrations_create(m->db, &m->env, a, body, out, err);
 	case INTEGRATION_PATCH:
 		return sh_integrations_patch(m->db, &m->env, a, id, body, out, err);
+	case INTEGRATION_GET:
+		return sh_integrations_get(m->db, a, id, out, err);
+	case INTEGRATION_DETAILS:
+		return sh_integrations_details(m->db, &m->env, a, id, out, err);
+	case INTEGRATION_ROTATE:
+		return sh_integrations_rotate_secret(m->db, &m->env, a, id, out, err);
+	case INTEGRATION_HEALTH:
+		return sh_integrations_health(m->db, &m->env, a, id, out, err);
+	case INTEGRATION_DELETE:
+		return sh_integrations_delete(m->db, a, id, err);
 	case STACK_CREATE:
 		return sh_stacks_create(m->db, m->prefix, a, body, out, err);
 	case STACK_PATCH:
 		return sh_stacks_patch(m->db, m->prefix, a, id, body, out, err);
+	case STACK_GET:
+		return sh_stacks_get(m->db, m->prefix, a, id, out, err);
+	case STACK_DELETE:
+		return sh_stacks_delete(m->db, a, id, err);
 	}
 	fail_msg("unknown op %d", (int)op);
 	return -1;
 }
 
-/* op with body_text (see J) as a must succeed; returns the answer (delete
- * it).  Through DONE, failures name the caller's line. */
+/* What a failure message calls the call: the op, the id, the body. */
+static const char *
+op_what(char *buf, size_t size, enum op op, const char *id,
+	const char *body_text)
+{
+	snprintf(buf, size, "%s%s%s%s%s", op_names[op], id ? " " : "", id ? id : "",
+		 body_text ? " " : "", body_text ? body_text : "");
+	return buf;
+}
+
+/* op with body_text (see J; NULL for the ops without a body) as a must
+ * succeed; returns the answer (delete it; NULL from a delete).  Through
+ * DONE, failures name the caller's line. */
 static cJSON *
 done_at(int line, struct model *m, enum op op, const struct sh_actor *a,
 	const char *id, const char *body_text)
 {
 	struct sh_err err;
-	cJSON *body = J("%s", body_text), *out = NULL;
+	cJSON *body = body_text ? J("%s", body_text) : NULL, *out = NULL;
+	char what[512];
 	int rc;
 
 	sh_err_clear(&err);
 	rc = run_op(m, op, a, id, body, &out, &err);
 	cJSON_Delete(body);
-	expect_ok(rc, &err, body_text, line);
+	expect_ok(rc, &err, op_what(what, sizeof(what), op, id, body_text), line);
 	return out;
 }
 
@@ -275,7 +334,8 @@ refused_at(int line, struct model *m, enum op op, const struct sh_actor *a,
 	   const char *id, const char *body_text, enum sh_errcode code,
 	   const char *field)
 {
-	cJSON *body = J("%s", body_text), *out = NULL;
+	cJSON *body = body_text ? J("%s", body_text) : NULL, *out = NULL;
+	char what[512];
 	bool answered;
 	int rc;
 
@@ -284,13 +344,29 @@ refused_at(int line, struct model *m, enum op op, const struct sh_actor *a,
 	cJSON_Delete(body);
 	answered = out != NULL;
 	cJSON_Delete(out);
-	expect_fail(rc, &m->last, code, field, body_text, line);
+	op_what(what, sizeof(what), op, id, body_text);
+	expect_fail(rc, &m->last, code, field, what, line);
 	if (answered)
-		fail_msg("line %d: %s: refused, yet answered", line, body_text);
+		fail_msg("line %d: %s: refused, yet answered", line, what);
 }
 
 #define DONE(...) done_at(__LINE__, __VA_ARGS__)
 #define REFUSED(...) refused_at(__LINE__, __VA_ARGS__)
+
+/* The rights every call on something below parentspace checks: the
+ * reader of childspace may read, so op is forbidden (403) to them;
+ * sibling-user and the stranger cannot read it, so for them it is not
+ * found (404).  The error names field (unless NULL). */
+static void
+outsiders_refused_at(int line, struct model *m, enum op op, const char *id,
+		     const char *body_text, const char *field)
+{
+	refused_at(line, m, op, &m->creader, id, body_text, SH_E_FORBIDDEN, field);
+	refused_at(line, m, op, &m->sib, id, body_text, SH_E_NOT_FOUND, field);
+	refused_at(line, m, op, &m->stranger, id, body_text, SH_E_NOT_FOUND, field);
+}
+
+#define OUTSIDERS_REFUSED(...) outsiders_refused_at(__LINE__, __VA_ARGS__)
 
 static void
 create_space(struct model *m, const char *body_text, const char *expected_id)
@@ -450,36 +526,6 @@ vpc_setup(void **state)
 				struct sh_err err __attribute__((unused)),   \
 				cJSON *out __attribute__((unused)))
 
-static cJSON *
-get_space(struct model *m, const struct sh_actor *a, const char *id)
-{
-	struct sh_err err;
-	cJSON *out = NULL;
-
-	OK(sh_spaces_get(m->db, a, id, &out, &err));
-	return out;
-}
-
-static cJSON *
-get_stack(struct model *m, const struct sh_actor *a, const char *id)
-{
-	struct sh_err err;
-	cJSON *out = NULL;
-
-	OK(sh_stacks_get(m->db, m->prefix, a, id, &out, &err));
-	return out;
-}
-
-static cJSON *
-details(struct model *m, const struct sh_actor *a, const char *slug)
-{
-	struct sh_err err;
-	cJSON *out = NULL;
-
-	OK(sh_integrations_details(m->db, &m->env, a, slug, &out, &err));
-	return out;
-}
-
 enum kind { SPACES, INTEGRATIONS, STACKS };
 
 /* The first page of kind that a sees; filter is for stacks only. */
@@ -567,30 +613,24 @@ MODEL_TEST(test_space_read_rights)
 		};
 
 		for (size_t j = 0; j < COUNT(who); j++) {
-			out = NULL;
-			sh_err_clear(&err);
 			if (who[j].can) {
-				OK(sh_spaces_get(m->db, who[j].a, cases[i].space, &out,
-						 &err));
+				out = DONE(m, SPACE_GET, who[j].a, cases[i].space, NULL);
 				assert_string_equal(str(out, "id"), cases[i].space);
 				cJSON_Delete(out);
 			} else {
-				FAILS(sh_spaces_get(m->db, who[j].a, cases[i].space, &out,
-						    &err),
-				      SH_E_NOT_FOUND, NULL);
-				assert_null(out);
+				REFUSED(m, SPACE_GET, who[j].a, cases[i].space, NULL,
+					SH_E_NOT_FOUND, NULL);
 				/* the message never tells whether it exists */
-				assert_null(strstr(err.msg, "role"));
+				assert_null(strstr(m->last.msg, "role"));
 			}
 		}
 	}
-	FAILS(sh_spaces_get(m->db, &m->root, "nowhere", &out, &err), SH_E_NOT_FOUND,
-	      NULL);
+	REFUSED(m, SPACE_GET, &m->root, "nowhere", NULL, SH_E_NOT_FOUND, NULL);
 }
 
 MODEL_TEST(test_space_shape)
 {
-	out = get_space(m, &m->padmin, "childspace");
+	out = DONE(m, SPACE_GET, &m->padmin, "childspace", NULL);
 	expect_keys(out, space_keys, COUNT(space_keys), NULL, 0);
 	assert_string_equal(str(out, "name"), "ChildSpace");
 	assert_string_equal(str(out, "parent"), "parentspace");
@@ -598,11 +638,11 @@ MODEL_TEST(test_space_shape)
 	assert_int_equal(strlen(str(out, "created_at")), 20);
 	cJSON_Delete(out);
 
-	out = get_space(m, &m->root, "siblingspace");
+	out = DONE(m, SPACE_GET, &m->root, "siblingspace", NULL);
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(out, "inherit")));
 	cJSON_Delete(out);
 
-	out = get_space(m, &m->root, "root");
+	out = DONE(m, SPACE_GET, &m->root, "root", NULL);
 	assert_true(is_null(out, "parent"));
 	cJSON_Delete(out);
 }
@@ -667,14 +707,8 @@ MODEL_TEST(test_space_create_rights)
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "inherit")));
 	cJSON_Delete(out);
 
-	/* a reader of the parent may not: 403 */
-	REFUSED(m, SPACE_CREATE, &m->creader, NULL, reader_made, SH_E_FORBIDDEN,
-		"parent");
-	/* who cannot read the parent: 404 */
-	REFUSED(m, SPACE_CREATE, &m->sib, NULL, reader_made, SH_E_NOT_FOUND,
-		"parent");
-	REFUSED(m, SPACE_CREATE, &m->stranger, NULL, reader_made, SH_E_NOT_FOUND,
-		"parent");
+	/* a reader of the parent may not: 403; who cannot read it: 404 */
+	OUTSIDERS_REFUSED(m, SPACE_CREATE, NULL, reader_made, "parent");
 	/* no parent means root: only root admins */
 	REFUSED(m, SPACE_CREATE, &m->padmin, NULL, "{'name': 'Top'}",
 		SH_E_NOT_FOUND, "parent");
@@ -682,8 +716,7 @@ MODEL_TEST(test_space_create_rights)
 	assert_string_equal(str(out, "parent"), "root");
 	cJSON_Delete(out);
 	/* nothing was created by the refused calls */
-	FAILS(sh_spaces_get(m->db, &m->root, "reader-made", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	REFUSED(m, SPACE_GET, &m->root, "reader-made", NULL, SH_E_NOT_FOUND, NULL);
 }
 
 MODEL_TEST(test_space_create_checks)
@@ -723,11 +756,7 @@ MODEL_TEST(test_space_patch_rights)
 	assert_string_equal(str(out, "name"), "ChildSpace");
 	cJSON_Delete(out);
 	/* a reader: 403; who cannot read it: 404 */
-	REFUSED(m, SPACE_PATCH, &m->creader, "childspace", desc, SH_E_FORBIDDEN,
-		NULL);
-	REFUSED(m, SPACE_PATCH, &m->sib, "childspace", desc, SH_E_NOT_FOUND, NULL);
-	REFUSED(m, SPACE_PATCH, &m->stranger, "childspace", desc, SH_E_NOT_FOUND,
-		NULL);
+	OUTSIDERS_REFUSED(m, SPACE_PATCH, "childspace", desc, NULL);
 	/* an admin of a space is not an admin of its parent */
 	REFUSED(m, SPACE_PATCH, &m->padmin, "parentspace", desc, SH_E_FORBIDDEN,
 		NULL);
@@ -757,7 +786,7 @@ MODEL_TEST(test_space_patch_rights)
 	/* nor may a required field become null */
 	REFUSED(m, SPACE_PATCH, &m->root, "childspace", "{'name': null}",
 		SH_E_INVALID_FIELD, "name");
-	out = get_space(m, &m->root, "childspace");
+	out = DONE(m, SPACE_GET, &m->root, "childspace", NULL);
 	assert_string_equal(str(out, "name"), "ChildSpace");
 	cJSON_Delete(out);
 }
@@ -771,7 +800,7 @@ MODEL_TEST(test_space_move)
 		"{'parent': 'parentspace'}", SH_E_INVALID_FIELD, "parent");
 	REFUSED(m, SPACE_PATCH, &m->root, "root", "{'parent': 'childspace'}",
 		SH_E_INVALID_FIELD, "parent");
-	out = get_space(m, &m->root, "parentspace");
+	out = DONE(m, SPACE_GET, &m->root, "parentspace", NULL);
 	assert_string_equal(str(out, "parent"), "root");
 	cJSON_Delete(out);
 
@@ -785,9 +814,8 @@ MODEL_TEST(test_space_move)
 	cJSON_Delete(out);
 	/* child-reader now reads nothing above childspace, and the parent's
 	 * admin lost childspace (its chain goes through siblingspace) */
-	FAILS(sh_spaces_get(m->db, &m->padmin, "childspace", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	cJSON_Delete(get_space(m, &m->sib, "childspace"));
+	REFUSED(m, SPACE_GET, &m->padmin, "childspace", NULL, SH_E_NOT_FOUND, NULL);
+	cJSON_Delete(DONE(m, SPACE_GET, &m->sib, "childspace", NULL));
 	/* the root space has no parent to take, and nothing to inherit */
 	REFUSED(m, SPACE_PATCH, &m->root, "root", "{'inherit': true}",
 		SH_E_INVALID_FIELD, "inherit");
@@ -806,41 +834,31 @@ MODEL_TEST(test_space_inherit_changes_roles)
 	assert_int_equal(sh_authz_role(az, "childspace"), SH_ROLE_NONE);
 	sh_authz_free(az);
 	/* the direct grant stays; root admins stay admins everywhere */
-	cJSON_Delete(get_space(m, &m->creader, "childspace"));
-	cJSON_Delete(get_space(m, &m->root, "childspace"));
+	cJSON_Delete(DONE(m, SPACE_GET, &m->creader, "childspace", NULL));
+	cJSON_Delete(DONE(m, SPACE_GET, &m->root, "childspace", NULL));
 }
 
 MODEL_TEST(test_space_delete)
 {
 	/* not empty: 409 naming the children */
-	FAILS(sh_spaces_delete(m->db, &m->root, "parentspace", &err), SH_E_CONFLICT,
-	      NULL);
-	assert_non_null(strstr(err.msg, "childspace"));
-	assert_non_null(strstr(err.msg, "siblingspace"));
+	REFUSED(m, SPACE_DELETE, &m->root, "parentspace", NULL, SH_E_CONFLICT, NULL);
+	assert_non_null(strstr(m->last.msg, "childspace"));
+	assert_non_null(strstr(m->last.msg, "siblingspace"));
 
 	/* rights: reader 403, outsider 404 */
-	FAILS(sh_spaces_delete(m->db, &m->creader, "childspace", &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_spaces_delete(m->db, &m->sib, "childspace", &err), SH_E_NOT_FOUND,
-	      NULL);
-	FAILS(sh_spaces_delete(m->db, &m->stranger, "childspace", &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_spaces_delete(m->db, &m->root, "nowhere", &err), SH_E_NOT_FOUND,
-	      NULL);
-	FAILS(sh_spaces_delete(m->db, &m->root, "root", &err), SH_E_CONFLICT, NULL);
+	OUTSIDERS_REFUSED(m, SPACE_DELETE, "childspace", NULL, NULL);
+	REFUSED(m, SPACE_DELETE, &m->root, "nowhere", NULL, SH_E_NOT_FOUND, NULL);
+	REFUSED(m, SPACE_DELETE, &m->root, "root", NULL, SH_E_CONFLICT, NULL);
 
 	/* empty, by the admin of the parent (its grants go with it) */
-	OK(sh_spaces_delete(m->db, &m->padmin, "childspace", &err));
-	FAILS(sh_spaces_get(m->db, &m->root, "childspace", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_spaces_get(m->db, &m->creader, "childspace", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	DONE(m, SPACE_DELETE, &m->padmin, "childspace", NULL);
+	REFUSED(m, SPACE_GET, &m->root, "childspace", NULL, SH_E_NOT_FOUND, NULL);
+	REFUSED(m, SPACE_GET, &m->creader, "childspace", NULL, SH_E_NOT_FOUND, NULL);
 	/* the id is free again, without the old grants */
 	cJSON_Delete(DONE(m, SPACE_CREATE, &m->padmin, NULL,
 			  "{'name': 'ChildSpace', 'parent': 'parentspace', "
 			  "'inherit': false}"));
-	FAILS(sh_spaces_get(m->db, &m->creader, "childspace", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	REFUSED(m, SPACE_GET, &m->creader, "childspace", NULL, SH_E_NOT_FOUND, NULL);
 }
 
 MODEL_TEST(test_space_delete_lists_stacks_and_integrations)
@@ -855,12 +873,11 @@ MODEL_TEST(test_space_delete_lists_stacks_and_integrations)
 		       "{'id': 'net', 'name': 'Net', 'space': 'childspace', "
 		       "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
 	cJSON_Delete(o);
-	FAILS(sh_spaces_delete(m->db, &m->padmin, "childspace", &err), SH_E_CONFLICT,
-	      NULL);
-	assert_non_null(strstr(err.msg, "net"));
-	assert_non_null(strstr(err.msg, "child-gl"));
+	REFUSED(m, SPACE_DELETE, &m->padmin, "childspace", NULL, SH_E_CONFLICT, NULL);
+	assert_non_null(strstr(m->last.msg, "net"));
+	assert_non_null(strstr(m->last.msg, "child-gl"));
 	/* still there */
-	o = get_space(m, &m->padmin, "childspace");
+	o = DONE(m, SPACE_GET, &m->padmin, "childspace", NULL);
 	cJSON_Delete(o);
 }
 
@@ -874,10 +891,9 @@ MODEL_TEST(test_space_delete_after_its_integration_was_deleted)
 			     "{'name': 'Child GL', 'space': 'childspace', "
 			     "'api_host_url': 'https://gitlab.child.example'}");
 	cJSON_Delete(o);
-	OK(sh_integrations_delete(m->db, &m->padmin, "child-gl", &err));
-	OK(sh_spaces_delete(m->db, &m->padmin, "childspace", &err));
-	FAILS(sh_spaces_get(m->db, &m->root, "childspace", &o, &err), SH_E_NOT_FOUND,
-	      NULL);
+	DONE(m, INTEGRATION_DELETE, &m->padmin, "child-gl", NULL);
+	DONE(m, SPACE_DELETE, &m->padmin, "childspace", NULL);
+	REFUSED(m, SPACE_GET, &m->root, "childspace", NULL, SH_E_NOT_FOUND, NULL);
 }
 
 /* A change of parent or inherit that would leave an attached stack unable
@@ -899,11 +915,11 @@ MODEL_TEST(test_space_change_breaking_attachment)
 				 changes[i], m->last.msg);
 	}
 	/* nothing changed */
-	out = get_space(m, &m->root, "childspace");
+	out = DONE(m, SPACE_GET, &m->root, "childspace", NULL);
 	assert_string_equal(str(out, "parent"), "parentspace");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "inherit")));
 	cJSON_Delete(out);
-	out = get_stack(m, &m->root, "vpc");
+	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
 	assert_string_equal(str(out, "integration"), "gitlab-prod");
 	cJSON_Delete(out);
 
@@ -925,7 +941,7 @@ MODEL_TEST(test_space_move_with_its_stacks)
 	create_space(m, "{'name': 'Other'}", "other");
 	cJSON_Delete(DONE(m, SPACE_PATCH, &m->root, "parentspace",
 			  "{'parent': 'other'}"));
-	out = get_stack(m, &m->root, "vpc");
+	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
 	assert_string_equal(str(out, "integration"), "gitlab-prod");
 	cJSON_Delete(out);
 }
@@ -972,8 +988,7 @@ MODEL_TEST(test_space_members)
 		/* removing the grant takes it away */
 		OK(sh_spaces_remove_member(m->db, &m->padmin, "childspace", "newcomer",
 					   &err));
-		FAILS(sh_stacks_get(m->db, m->prefix, &w, "by-writer", &out, &err),
-		      SH_E_NOT_FOUND, NULL);
+		REFUSED(m, STACK_GET, &w, "by-writer", NULL, SH_E_NOT_FOUND, NULL);
 		FAILS(sh_spaces_remove_member(m->db, &m->padmin, "childspace",
 					      "newcomer", &err),
 		      SH_E_NOT_FOUND, NULL);
@@ -1073,12 +1088,7 @@ MODEL_TEST(test_integration_create_rights)
 		 SH_E_INVALID_FIELD, "name"},
 	};
 
-	REFUSED(m, INTEGRATION_CREATE, &m->creader, NULL, child_gl, SH_E_FORBIDDEN,
-		"space");
-	REFUSED(m, INTEGRATION_CREATE, &m->sib, NULL, child_gl, SH_E_NOT_FOUND,
-		"space");
-	REFUSED(m, INTEGRATION_CREATE, &m->stranger, NULL, child_gl,
-		SH_E_NOT_FOUND, "space");
+	OUTSIDERS_REFUSED(m, INTEGRATION_CREATE, NULL, child_gl, "space");
 	/* an admin of the parent is an admin of the child */
 	cJSON_Delete(make_integration(m, &m->padmin, child_gl));
 	for (size_t i = 0; i < COUNT(bad); i++)
@@ -1114,7 +1124,7 @@ MODEL_TEST(test_integration_default)
 	REFUSED(m, INTEGRATION_PATCH, &m->root, "gitlab-prod", "{'type': 'default'}",
 		SH_E_CONFLICT, "type");
 	/* after deleting the default, a new one can be made */
-	OK(sh_integrations_delete(m->db, &m->root, "gitlab-com", &err));
+	DONE(m, INTEGRATION_DELETE, &m->root, "gitlab-com", NULL);
 	cJSON_Delete(make_integration(m, &m->root, second));
 }
 
@@ -1332,7 +1342,7 @@ MODEL_TEST(test_integration_patch)
 		"{'name': 'GitLab Prod', 'description': 'same name'}",
 		SH_E_NAME_IMMUTABLE, "name");
 	/* the refused patch changed nothing */
-	OK(sh_integrations_get(m->db, &m->padmin, "gitlab-prod", &out, &err));
+	out = DONE(m, INTEGRATION_GET, &m->padmin, "gitlab-prod", NULL);
 	assert_string_equal(str(out, "description"), "");
 	cJSON_Delete(out);
 
@@ -1365,11 +1375,9 @@ MODEL_TEST(test_integration_patch)
 	REFUSED(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
 		"{'api_host_url': null}", SH_E_INVALID_FIELD, "api_host_url");
 
-	/* rights: a reader may list but not change: 403; the sibling 404 */
-	REFUSED(m, INTEGRATION_PATCH, &m->creader, "gitlab-prod",
-		"{'description': 'x'}", SH_E_FORBIDDEN, NULL);
-	REFUSED(m, INTEGRATION_PATCH, &m->sib, "gitlab-prod",
-		"{'description': 'x'}", SH_E_NOT_FOUND, NULL);
+	/* rights: a reader may list but not change: 403; the others 404 */
+	OUTSIDERS_REFUSED(m, INTEGRATION_PATCH, "gitlab-prod", "{'description': 'x'}",
+			  NULL);
 	REFUSED(m, INTEGRATION_PATCH, &m->root, "nowhere", "{'description': 'x'}",
 		SH_E_NOT_FOUND, NULL);
 }
@@ -1383,7 +1391,7 @@ MODEL_TEST(test_integration_move_breaking_attachment)
 		SH_E_CONFLICT, NULL);
 	assert_non_null(strstr(m->last.msg, "vpc"));
 	/* nothing of the refused patch was kept */
-	OK(sh_integrations_get(m->db, &m->root, "gitlab-prod", &out, &err));
+	out = DONE(m, INTEGRATION_GET, &m->root, "gitlab-prod", NULL);
 	assert_string_equal(str(out, "space"), "parentspace");
 	assert_string_equal(str(out, "description"), "");
 	assert_string_equal(str(out, "token_last4"), "c3vH");
@@ -1410,7 +1418,7 @@ MODEL_TEST(test_integration_default_to_space_breaking_attachment)
 	REFUSED(m, INTEGRATION_PATCH, &m->root, "gitlab-com",
 		"{'type': 'space', 'space': 'parentspace'}", SH_E_CONFLICT, NULL);
 	assert_non_null(strstr(m->last.msg, "sib"));
-	OK(sh_integrations_get(m->db, &m->stranger, "gitlab-com", &out, &err));
+	out = DONE(m, INTEGRATION_GET, &m->stranger, "gitlab-com", NULL);
 	assert_string_equal(str(out, "type"), "default");
 	cJSON_Delete(out);
 	/* into the stack's space it works, and it is no default any more */
@@ -1418,8 +1426,8 @@ MODEL_TEST(test_integration_default_to_space_breaking_attachment)
 		   "{'type': 'space', 'space': 'siblingspace'}");
 	assert_string_equal(str(out, "type"), "space");
 	cJSON_Delete(out);
-	FAILS(sh_integrations_get(m->db, &m->stranger, "gitlab-com", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	REFUSED(m, INTEGRATION_GET, &m->stranger, "gitlab-com", NULL,
+		SH_E_NOT_FOUND, NULL);
 }
 
 /* GitLab's signing tokens are "whsec_" and base64 of at least 16 bytes;
@@ -1496,40 +1504,28 @@ MODEL_TEST(test_integration_details_rights)
 	cJSON_Delete(make_default(m));
 
 	/* the space integration: admins of its space */
-	out = details(m, &m->padmin, "gitlab-prod");
+	out = DONE(m, INTEGRATION_DETAILS, &m->padmin, "gitlab-prod", NULL);
 	assert_true(strlen(str(out, "webhook_secret")) >= 43);
 	cJSON_Delete(out);
-	cJSON_Delete(details(m, &m->root, "gitlab-prod"));
-	FAILS(sh_integrations_details(m->db, &m->env, &m->creader, "gitlab-prod",
-				      &out, &err),
-	      SH_E_FORBIDDEN, NULL);
-	assert_null(out);
-	FAILS(sh_integrations_details(m->db, &m->env, &m->sib, "gitlab-prod", &out,
-				      &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_integrations_details(m->db, &m->env, &m->stranger, "gitlab-prod",
-				      &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	cJSON_Delete(DONE(m, INTEGRATION_DETAILS, &m->root, "gitlab-prod", NULL));
+	OUTSIDERS_REFUSED(m, INTEGRATION_DETAILS, "gitlab-prod", NULL, NULL);
 
 	/* the default: root admins only, though everybody lists it */
-	out = details(m, &m->root, "gitlab-com");
+	out = DONE(m, INTEGRATION_DETAILS, &m->root, "gitlab-com", NULL);
 	assert_string_equal(str(out, "webhook_url"),
 			    TU_PUBLIC_URL "/webhooks/gitlab/gitlab-com");
 	cJSON_Delete(out);
-	FAILS(sh_integrations_details(m->db, &m->env, &m->padmin, "gitlab-com", &out,
-				      &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_integrations_details(m->db, &m->env, &m->stranger, "gitlab-com",
-				      &out, &err),
-	      SH_E_FORBIDDEN, NULL);
+	REFUSED(m, INTEGRATION_DETAILS, &m->padmin, "gitlab-com", NULL,
+		SH_E_FORBIDDEN, NULL);
+	REFUSED(m, INTEGRATION_DETAILS, &m->stranger, "gitlab-com", NULL,
+		SH_E_FORBIDDEN, NULL);
 	/* nor may they change, rotate or delete it */
-	FAILS(sh_integrations_rotate_secret(m->db, &m->env, &m->padmin, "gitlab-com",
-					    &out, &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_integrations_delete(m->db, &m->padmin, "gitlab-com", &err),
-	      SH_E_FORBIDDEN, NULL);
+	REFUSED(m, INTEGRATION_ROTATE, &m->padmin, "gitlab-com", NULL,
+		SH_E_FORBIDDEN, NULL);
+	REFUSED(m, INTEGRATION_DELETE, &m->padmin, "gitlab-com", NULL,
+		SH_E_FORBIDDEN, NULL);
 	/* the error never carries a secret */
-	assert_null(strstr(err.msg, "secret"));
+	assert_null(strstr(m->last.msg, "secret"));
 }
 
 MODEL_TEST(test_integration_summary_hides_secrets)
@@ -1541,7 +1537,7 @@ MODEL_TEST(test_integration_summary_hides_secrets)
 	snprintf(secret, sizeof(secret), "%s", str(out, "webhook_secret"));
 	cJSON_Delete(out);
 
-	OK(sh_integrations_get(m->db, &m->creader, "gitlab-prod", &out, &err));
+	out = DONE(m, INTEGRATION_GET, &m->creader, "gitlab-prod", NULL);
 	expect_keys(out, summary_keys, COUNT(summary_keys), summary_only_absent,
 		    COUNT(summary_only_absent));
 	{
@@ -1553,7 +1549,7 @@ MODEL_TEST(test_integration_summary_hides_secrets)
 	}
 	cJSON_Delete(out);
 	/* admins get the summary from a plain GET too */
-	OK(sh_integrations_get(m->db, &m->padmin, "gitlab-prod", &out, &err));
+	out = DONE(m, INTEGRATION_GET, &m->padmin, "gitlab-prod", NULL);
 	expect_keys(out, summary_keys, COUNT(summary_keys), summary_only_absent,
 		    COUNT(summary_only_absent));
 	cJSON_Delete(out);
@@ -1597,15 +1593,14 @@ MODEL_TEST(test_integration_list_visibility)
 	expect_sees(m, INTEGRATIONS, &m->stranger, NULL, stranger, COUNT(stranger));
 
 	/* what is not listed is not found */
-	FAILS(sh_integrations_get(m->db, &m->sib, "gitlab-prod", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_integrations_get(m->db, &m->creader, "sibling-gl", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_integrations_get(m->db, &m->stranger, "child-gl", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	OK(sh_integrations_get(m->db, &m->stranger, "gitlab-com", &out, &err));
+	REFUSED(m, INTEGRATION_GET, &m->sib, "gitlab-prod", NULL, SH_E_NOT_FOUND, NULL);
+	REFUSED(m, INTEGRATION_GET, &m->creader, "sibling-gl", NULL,
+		SH_E_NOT_FOUND, NULL);
+	REFUSED(m, INTEGRATION_GET, &m->stranger, "child-gl", NULL,
+		SH_E_NOT_FOUND, NULL);
+	out = DONE(m, INTEGRATION_GET, &m->stranger, "gitlab-com", NULL);
 	cJSON_Delete(out);
-	OK(sh_integrations_get(m->db, &m->creader, "gitlab-prod", &out, &err));
+	out = DONE(m, INTEGRATION_GET, &m->creader, "gitlab-prod", NULL);
 	cJSON_Delete(out);
 
 	/* pages of one */
@@ -1637,24 +1632,18 @@ MODEL_TEST(test_integration_rotate)
 	out = make_prod(m);
 	snprintf(first, sizeof(first), "%s", str(out, "webhook_secret"));
 	cJSON_Delete(out);
-	FAILS(sh_integrations_rotate_secret(m->db, &m->env, &m->creader,
-					    "gitlab-prod", &out, &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_integrations_rotate_secret(m->db, &m->env, &m->sib, "gitlab-prod",
-					    &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	out = details(m, &m->padmin, "gitlab-prod");
+	OUTSIDERS_REFUSED(m, INTEGRATION_ROTATE, "gitlab-prod", NULL, NULL);
+	out = DONE(m, INTEGRATION_DETAILS, &m->padmin, "gitlab-prod", NULL);
 	assert_string_equal(str(out, "webhook_secret"), first);
 	cJSON_Delete(out);
 
-	OK(sh_integrations_rotate_secret(m->db, &m->env, &m->padmin, "gitlab-prod",
-					 &out, &err));
+	out = DONE(m, INTEGRATION_ROTATE, &m->padmin, "gitlab-prod", NULL);
 	assert_string_not_equal(str(out, "webhook_secret"), first);
 	assert_true(strlen(str(out, "webhook_secret")) >= 43);
 	assert_string_equal(str(out, "webhook_url"),
 			    TU_PUBLIC_URL "/webhooks/gitlab/gitlab-prod");
 	cJSON_Delete(out);
-	out = details(m, &m->padmin, "gitlab-prod");
+	out = DONE(m, INTEGRATION_DETAILS, &m->padmin, "gitlab-prod", NULL);
 	assert_string_not_equal(str(out, "webhook_secret"), first);
 	cJSON_Delete(out);
 }
@@ -1694,15 +1683,12 @@ MODEL_TEST(test_integration_delete_detaches)
 	assert_true(page_has(page, "id", "dns"));
 	cJSON_Delete(page);
 
-	FAILS(sh_integrations_delete(m->db, &m->creader, "gitlab-prod", &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_integrations_delete(m->db, &m->sib, "gitlab-prod", &err),
-	      SH_E_NOT_FOUND, NULL);
-	OK(sh_integrations_delete(m->db, &m->padmin, "gitlab-prod", &err));
-	FAILS(sh_integrations_delete(m->db, &m->padmin, "gitlab-prod", &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_integrations_get(m->db, &m->root, "gitlab-prod", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	OUTSIDERS_REFUSED(m, INTEGRATION_DELETE, "gitlab-prod", NULL, NULL);
+	DONE(m, INTEGRATION_DELETE, &m->padmin, "gitlab-prod", NULL);
+	REFUSED(m, INTEGRATION_DELETE, &m->padmin, "gitlab-prod", NULL,
+		SH_E_NOT_FOUND, NULL);
+	REFUSED(m, INTEGRATION_GET, &m->root, "gitlab-prod", NULL,
+		SH_E_NOT_FOUND, NULL);
 	{
 		struct sh_integration_ref ref;
 
@@ -1716,7 +1702,7 @@ MODEL_TEST(test_integration_delete_detaches)
 			 0);
 
 	/* vpc is detached: integration null, and listed by the filter */
-	out = get_stack(m, &m->creader, "vpc");
+	out = DONE(m, STACK_GET, &m->creader, "vpc", NULL);
 	assert_true(is_null(out, "integration"));
 	cJSON_Delete(out);
 	OK(sh_stacks_list(m->db, m->prefix, &m->root, &detached, &first_page, &page,
@@ -1740,7 +1726,7 @@ MODEL_TEST(test_integration_delete_detaches)
 	assert_string_equal(str(out, "webhook_url"), first_url);
 	assert_string_not_equal(str(out, "webhook_secret"), first_secret);
 	cJSON_Delete(out);
-	out = get_stack(m, &m->root, "vpc");
+	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
 	assert_true(is_null(out, "integration"));
 	cJSON_Delete(out);
 	OK(sh_stacks_list(m->db, m->prefix, &m->root, &by_prod, &first_page, &page,
@@ -1760,7 +1746,7 @@ MODEL_TEST(test_integration_health)
 				      "{'name': 'Pool GL', 'space': 'parentspace', "
 				      "'api_host_url': 'private://nopool', "
 				      "'user_facing_host_url': 'https://gl.example.com'}"));
-	OK(sh_integrations_health(m->db, &m->env, &m->padmin, "pool-gl", &out, &err));
+	out = DONE(m, INTEGRATION_HEALTH, &m->padmin, "pool-gl", NULL);
 	{
 		char *text = cJSON_PrintUnformatted(out);
 
@@ -1770,11 +1756,7 @@ MODEL_TEST(test_integration_health)
 		free(text);
 	}
 	cJSON_Delete(out);
-	FAILS(sh_integrations_health(m->db, &m->env, &m->creader, "pool-gl", &out,
-				     &err),
-	      SH_E_FORBIDDEN, NULL);
-	FAILS(sh_integrations_health(m->db, &m->env, &m->sib, "pool-gl", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	OUTSIDERS_REFUSED(m, INTEGRATION_HEALTH, "pool-gl", NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1877,18 +1859,14 @@ MODEL_TEST(test_stack_integration_rules)
 				"'branch': 'main'}"));
 
 	/* a reader of the space: 403; an outsider: 404; unknown: 404 */
-	REFUSED(m, STACK_CREATE, &m->creader, NULL, by_reader, SH_E_FORBIDDEN, "space");
-	REFUSED(m, STACK_CREATE, &m->sib, NULL, by_reader, SH_E_NOT_FOUND, "space");
-	REFUSED(m, STACK_CREATE, &m->stranger, NULL, by_reader, SH_E_NOT_FOUND, "space");
+	OUTSIDERS_REFUSED(m, STACK_CREATE, NULL, by_reader, "space");
 	REFUSED(m, STACK_CREATE, &m->root, NULL,
 		"{'name': 'Nope', 'space': 'childspace', 'integration': 'nowhere', "
 		"'namespace': 'g', 'repository': 'r', 'branch': 'main'}",
 		SH_E_NOT_FOUND, "integration");
 	/* nothing was created by the refusals */
-	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "read", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "up", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	REFUSED(m, STACK_GET, &m->root, "read", NULL, SH_E_NOT_FOUND, NULL);
+	REFUSED(m, STACK_GET, &m->root, "up", NULL, SH_E_NOT_FOUND, NULL);
 }
 
 MODEL_TEST(test_stack_create_checks)
@@ -1965,15 +1943,11 @@ MODEL_TEST(test_stack_read_rights)
 				"{'id': 'top', 'name': 'Top', 'namespace': 'g', "
 				"'repository': 'r', 'branch': 'main'}"));
 
-	cJSON_Delete(get_stack(m, &m->creader, "vpc"));
-	FAILS(sh_stacks_get(m->db, m->prefix, &m->sib, "vpc", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_stacks_get(m->db, m->prefix, &m->stranger, "vpc", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_stacks_get(m->db, m->prefix, &m->padmin, "sib", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "nowhere", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
+	cJSON_Delete(DONE(m, STACK_GET, &m->creader, "vpc", NULL));
+	REFUSED(m, STACK_GET, &m->sib, "vpc", NULL, SH_E_NOT_FOUND, NULL);
+	REFUSED(m, STACK_GET, &m->stranger, "vpc", NULL, SH_E_NOT_FOUND, NULL);
+	REFUSED(m, STACK_GET, &m->padmin, "sib", NULL, SH_E_NOT_FOUND, NULL);
+	REFUSED(m, STACK_GET, &m->root, "nowhere", NULL, SH_E_NOT_FOUND, NULL);
 
 	expect_sees(m, STACKS, &m->creader, &none, creader, COUNT(creader));
 	expect_sees(m, STACKS, &m->root, &none, root, COUNT(root));
@@ -2002,7 +1976,7 @@ MODEL_TEST(test_stack_patch)
 		SH_E_NAME_IMMUTABLE, "id");
 	REFUSED(m, STACK_PATCH, &m->padmin, "vpc", "{'branch': 'a..b'}",
 		SH_E_INVALID_FIELD, "branch");
-	out = get_stack(m, &m->root, "vpc");
+	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
 	assert_string_equal(str(out, "name"), "VPC");
 	assert_string_equal(str(out, "branch"), "main");
 	cJSON_Delete(out);
@@ -2025,10 +1999,7 @@ MODEL_TEST(test_stack_patch)
 	cJSON_Delete(out);
 
 	/* rights */
-	REFUSED(m, STACK_PATCH, &m->creader, "vpc", "{'name': 'Nope'}",
-		SH_E_FORBIDDEN, NULL);
-	REFUSED(m, STACK_PATCH, &m->sib, "vpc", "{'name': 'Nope'}", SH_E_NOT_FOUND,
-		NULL);
+	OUTSIDERS_REFUSED(m, STACK_PATCH, "vpc", "{'name': 'Nope'}", NULL);
 
 	/* attaching what the actor cannot list: 404, and moving a stack where
 	 * its integration is not usable: 422 */
@@ -2044,7 +2015,7 @@ MODEL_TEST(test_stack_patch)
 	REFUSED(m, STACK_PATCH, &m->root, "vpc",
 		"{'name': 'Moved', 'branch': 'other', 'space': 'siblingspace'}",
 		SH_E_INTEGRATION_NOT_USABLE, "integration");
-	out = get_stack(m, &m->root, "vpc");
+	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
 	assert_string_equal(str(out, "name"), "VPC 2");
 	assert_string_equal(str(out, "branch"), "develop");
 	assert_string_equal(str(out, "space"), "childspace");
@@ -2063,15 +2034,12 @@ MODEL_TEST(test_stack_patch)
 
 MODEL_TEST(test_stack_delete)
 {
-	FAILS(sh_stacks_delete(m->db, &m->creader, "vpc", &err), SH_E_FORBIDDEN,
-	      NULL);
-	FAILS(sh_stacks_delete(m->db, &m->sib, "vpc", &err), SH_E_NOT_FOUND, NULL);
-	OK(sh_stacks_delete(m->db, &m->padmin, "vpc", &err));
-	FAILS(sh_stacks_get(m->db, m->prefix, &m->root, "vpc", &out, &err),
-	      SH_E_NOT_FOUND, NULL);
-	FAILS(sh_stacks_delete(m->db, &m->padmin, "vpc", &err), SH_E_NOT_FOUND, NULL);
+	OUTSIDERS_REFUSED(m, STACK_DELETE, "vpc", NULL, NULL);
+	DONE(m, STACK_DELETE, &m->padmin, "vpc", NULL);
+	REFUSED(m, STACK_GET, &m->root, "vpc", NULL, SH_E_NOT_FOUND, NULL);
+	REFUSED(m, STACK_DELETE, &m->padmin, "vpc", NULL, SH_E_NOT_FOUND, NULL);
 	/* the space is empty of stacks now */
-	OK(sh_spaces_delete(m->db, &m->padmin, "childspace", &err));
+	DONE(m, SPACE_DELETE, &m->padmin, "childspace", NULL);
 }
 
 /* ------------------------------------------------------------------ */
