@@ -117,6 +117,24 @@ str(const cJSON *obj, const char *name)
 	return item->valuestring;
 }
 
+/* Expects obj's member pairs[i] to be the string pairs[i + 1], for each
+ * pair of the NULL-terminated list; a failure names the caller's line
+ * (EXPECT_STRS). */
+static void
+expect_strs_at(int line, const cJSON *obj, const char *const *pairs)
+{
+	for (size_t i = 0; pairs[i] != NULL; i += 2) {
+		const char *got = str(obj, pairs[i]);
+
+		if (strcmp(got, pairs[i + 1]) != 0)
+			fail_msg("line %d: \"%s\" is \"%s\", expected \"%s\"", line,
+				 pairs[i], got, pairs[i + 1]);
+	}
+}
+
+#define EXPECT_STRS(obj, ...)                                                \
+	expect_strs_at(__LINE__, (obj), (const char *const[]){__VA_ARGS__, NULL})
+
 static bool
 is_null(const cJSON *obj, const char *name)
 {
@@ -445,68 +463,63 @@ model_teardown(void **state)
 	return rc;
 }
 
-/* An integration created by actor from body (details answered). */
+/* What the tests make again and again, each by whom it belongs to; vpc
+ * is attached to gitlab-prod, so the order is the order of making. */
+enum thing {
+	PROD,    /* "GitLab Prod" in parentspace, by its admin */
+	VPC,     /* the stack "vpc" in childspace, by parent-admin */
+	DEFAULT, /* "GitLab Com", the default, by the root admin */
+};
+
+/* Makes thing t; returns the answer (with an integration's details). */
 static cJSON *
-make_integration(struct model *m, const struct sh_actor *actor,
-		 const char *body_text)
+make(struct model *m, enum thing t)
 {
-	return DONE(m, INTEGRATION_CREATE, actor, NULL, body_text);
+	static const struct {
+		enum op op;
+		bool by_root; /* else by parent-admin */
+		const char *body;
+	} things[] = {
+		[PROD] = {INTEGRATION_CREATE, false,
+			  "{'name': 'GitLab Prod', 'space': 'parentspace', "
+			  "'api_host_url': 'https://gitlab.example.com', "
+			  "'api_token': 'glpat-prod-token-c3vH', 'labels': ['prod']}"},
+		[VPC] = {STACK_CREATE, false,
+			 "{'id': 'vpc', 'name': 'VPC', 'space': 'childspace', "
+			 "'integration': 'gitlab-prod', 'namespace': 'group-1', "
+			 "'repository': 'project-a', 'branch': 'main'}"},
+		[DEFAULT] = {INTEGRATION_CREATE, true,
+			     "{'name': 'GitLab Com', 'type': 'default', "
+			     "'api_host_url': 'https://gitlab.com'}"},
+	};
+
+	return DONE(m, things[t].op, things[t].by_root ? &m->root : &m->padmin,
+		    NULL, things[t].body);
 }
 
-/* "GitLab Prod" in parentspace, by its admin. */
-static cJSON *
-make_prod(struct model *m)
-{
-	return make_integration(m, &m->padmin,
-				"{'name': 'GitLab Prod', 'space': 'parentspace', "
-				"'api_host_url': 'https://gitlab.example.com', "
-				"'api_token': 'glpat-prod-token-c3vH', "
-				"'labels': ['prod']}");
-}
-
-/* "GitLab Com", the default, by the root admin. */
-static cJSON *
-make_default(struct model *m)
-{
-	return make_integration(m, &m->root,
-				"{'name': 'GitLab Com', 'type': 'default', "
-				"'api_host_url': 'https://gitlab.com'}");
-}
-
-static cJSON *
-make_stack(struct model *m, const struct sh_actor *actor, const char *body_text)
-{
-	return DONE(m, STACK_CREATE, actor, NULL, body_text);
-}
-
-/* The stack "vpc" in childspace attached to gitlab-prod. */
-static cJSON *
-make_vpc(struct model *m)
-{
-	return make_stack(m, &m->padmin,
-			  "{'id': 'vpc', 'name': 'VPC', 'space': 'childspace', "
-			  "'integration': 'gitlab-prod', 'namespace': 'group-1', "
-			  "'repository': 'project-a', 'branch': 'main'}");
-}
-
-/* model_setup, and "GitLab Prod" (make_prod). */
+/* model_setup, and the first n things made. */
 static int
-prod_setup(void **state)
+model_setup_making(void **state, size_t n)
 {
 	if (model_setup(state) < 0)
 		return -1;
-	cJSON_Delete(make_prod(*state));
+	for (size_t i = 0; i < n; i++)
+		cJSON_Delete(make(*state, (enum thing)i));
 	return 0;
 }
 
-/* prod_setup, and the stack "vpc" attached to it (make_vpc). */
+/* model_setup and PROD. */
+static int
+prod_setup(void **state)
+{
+	return model_setup_making(state, 1);
+}
+
+/* model_setup, PROD and VPC. */
 static int
 vpc_setup(void **state)
 {
-	if (prod_setup(state) < 0)
-		return -1;
-	cJSON_Delete(make_vpc(*state));
-	return 0;
+	return model_setup_making(state, 2);
 }
 
 /* A test on the model of model_setup, prod_setup or vpc_setup: the body
@@ -865,13 +878,13 @@ MODEL_TEST(test_space_delete_lists_stacks_and_integrations)
 {
 	cJSON *o;
 
-	o = make_integration(m, &m->padmin,
-			     "{'name': 'Child GL', 'space': 'childspace', "
-			     "'api_host_url': 'https://gitlab.child.example'}");
+	o = DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
+		 "{'name': 'Child GL', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.child.example'}");
 	cJSON_Delete(o);
-	o = make_stack(m, &m->padmin,
-		       "{'id': 'net', 'name': 'Net', 'space': 'childspace', "
-		       "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
+	o = DONE(m, STACK_CREATE, &m->padmin, NULL,
+		 "{'id': 'net', 'name': 'Net', 'space': 'childspace', "
+		 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
 	cJSON_Delete(o);
 	REFUSED(m, SPACE_DELETE, &m->padmin, "childspace", NULL, SH_E_CONFLICT, NULL);
 	assert_non_null(strstr(m->last.msg, "net"));
@@ -887,9 +900,9 @@ MODEL_TEST(test_space_delete_after_its_integration_was_deleted)
 {
 	cJSON *o;
 
-	o = make_integration(m, &m->padmin,
-			     "{'name': 'Child GL', 'space': 'childspace', "
-			     "'api_host_url': 'https://gitlab.child.example'}");
+	o = DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
+		 "{'name': 'Child GL', 'space': 'childspace', "
+		 "'api_host_url': 'https://gitlab.child.example'}");
 	cJSON_Delete(o);
 	DONE(m, INTEGRATION_DELETE, &m->padmin, "child-gl", NULL);
 	DONE(m, SPACE_DELETE, &m->padmin, "childspace", NULL);
@@ -981,10 +994,10 @@ MODEL_TEST(test_space_members)
 	{
 		struct sh_actor w = {.user_id = u.id, .name = "newcomer"};
 
-		cJSON_Delete(make_stack(m, &w,
-					"{'name': 'By Writer', 'space': 'childspace', "
-					"'namespace': 'g', 'repository': 'r', "
-					"'branch': 'main'}"));
+		cJSON_Delete(DONE(m, STACK_CREATE, &w, NULL,
+				  "{'name': 'By Writer', 'space': 'childspace', "
+				  "'namespace': 'g', 'repository': 'r', "
+				  "'branch': 'main'}"));
 		/* removing the grant takes it away */
 		OK(sh_spaces_remove_member(m->db, &m->padmin, "childspace", "newcomer",
 					   &err));
@@ -1005,21 +1018,17 @@ MODEL_TEST(test_integration_create)
 	cJSON *events;
 	const char *secret;
 
-	out = make_prod(m);
+	out = make(m, PROD);
 	expect_keys(out, summary_keys, COUNT(summary_keys), NULL, 0);
 	expect_keys(out, detail_keys, COUNT(detail_keys), NULL, 0);
 	assert_false(cJSON_HasObjectItem(out, "api_token"));
-	assert_string_equal(str(out, "name"), "GitLab Prod");
-	assert_string_equal(str(out, "slug"), "gitlab-prod");
-	assert_string_equal(str(out, "type"), "space");
-	assert_string_equal(str(out, "space"), "parentspace");
-	assert_string_equal(str(out, "api_host_url"), "https://gitlab.example.com");
-	assert_string_equal(str(out, "user_facing_host_url"),
-			    "https://gitlab.example.com");
+	EXPECT_STRS(out, "name", "GitLab Prod", "slug", "gitlab-prod",
+		    "type", "space", "space", "parentspace",
+		    "api_host_url", "https://gitlab.example.com",
+		    "user_facing_host_url", "https://gitlab.example.com",
+		    "token_last4", "c3vH",
+		    "webhook_url", TU_PUBLIC_URL "/webhooks/gitlab/gitlab-prod");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "token_set")));
-	assert_string_equal(str(out, "token_last4"), "c3vH");
-	assert_string_equal(str(out, "webhook_url"),
-			    TU_PUBLIC_URL "/webhooks/gitlab/gitlab-prod");
 	secret = str(out, "webhook_secret");
 	/* at least 32 random bytes, printable */
 	assert_true(strlen(secret) >= 43);
@@ -1034,11 +1043,11 @@ MODEL_TEST(test_integration_create)
 	cJSON_Delete(out);
 
 	/* no token: token_set false, token_last4 null; labels are a set */
-	out = make_integration(m, &m->root,
-			       "{'name': 'GitLab Other', 'space': 'siblingspace', "
-			       "'api_host_url': 'https://gitlab.other.example/gl/', "
-			       "'user_facing_host_url': 'https://people.example', "
-			       "'labels': ['b', 'a', 'b'], 'description': 'x\\ny'}");
+	out = DONE(m, INTEGRATION_CREATE, &m->root, NULL,
+		   "{'name': 'GitLab Other', 'space': 'siblingspace', "
+		   "'api_host_url': 'https://gitlab.other.example/gl/', "
+		   "'user_facing_host_url': 'https://people.example', "
+		   "'labels': ['b', 'a', 'b'], 'description': 'x\\ny'}");
 	assert_true(cJSON_IsFalse(cJSON_GetObjectItem(out, "token_set")));
 	assert_true(is_null(out, "token_last4"));
 	assert_string_equal(str(out, "api_host_url"), "https://gitlab.other.example/gl");
@@ -1090,7 +1099,7 @@ MODEL_TEST(test_integration_create_rights)
 
 	OUTSIDERS_REFUSED(m, INTEGRATION_CREATE, NULL, child_gl, "space");
 	/* an admin of the parent is an admin of the child */
-	cJSON_Delete(make_integration(m, &m->padmin, child_gl));
+	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->padmin, NULL, child_gl));
 	for (size_t i = 0; i < COUNT(bad); i++)
 		REFUSED(m, INTEGRATION_CREATE, &m->root, NULL, bad[i].body,
 			bad[i].code, bad[i].field);
@@ -1106,7 +1115,7 @@ MODEL_TEST(test_integration_default)
 		"{'name': 'GitLab Com', 'type': 'default', "
 		"'api_host_url': 'https://gitlab.com'}",
 		SH_E_FORBIDDEN, NULL);
-	out = make_default(m);
+	out = make(m, DEFAULT);
 	assert_string_equal(str(out, "type"), "default");
 	assert_string_equal(str(out, "space"), "root");
 	cJSON_Delete(out);
@@ -1120,12 +1129,12 @@ MODEL_TEST(test_integration_default)
 		"'api_host_url': 'https://gitlab.example.com'}",
 		SH_E_INVALID_FIELD, "space");
 	/* a space integration may not become a second default */
-	cJSON_Delete(make_prod(m));
+	cJSON_Delete(make(m, PROD));
 	REFUSED(m, INTEGRATION_PATCH, &m->root, "gitlab-prod", "{'type': 'default'}",
 		SH_E_CONFLICT, "type");
 	/* after deleting the default, a new one can be made */
 	DONE(m, INTEGRATION_DELETE, &m->root, "gitlab-com", NULL);
-	cJSON_Delete(make_integration(m, &m->root, second));
+	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->root, NULL, second));
 }
 
 MODEL_TEST(test_integration_slug_conflict)
@@ -1292,12 +1301,12 @@ MODEL_TEST(test_integration_secrets_sealed)
 	static const char signing[] = "whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE=";
 	char secret[256];
 
-	out = make_integration(m, &m->padmin,
-			       "{'name': 'Sealed', 'space': 'parentspace', "
-			       "'api_host_url': 'https://gitlab.example.com', "
-			       "'api_token': 'glpat-PLAIN-TOKEN-4f2a9c', "
-			       "'signing_token': "
-			       "'whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE='}");
+	out = DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
+		   "{'name': 'Sealed', 'space': 'parentspace', "
+		   "'api_host_url': 'https://gitlab.example.com', "
+		   "'api_token': 'glpat-PLAIN-TOKEN-4f2a9c', "
+		   "'signing_token': "
+		   "'whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE='}");
 	snprintf(secret, sizeof(secret), "%s", str(out, "webhook_secret"));
 	assert_string_equal(str(out, "token_last4"), "2a9c");
 	cJSON_Delete(out);
@@ -1325,7 +1334,7 @@ MODEL_TEST(test_integration_last4_shown_not_token)
 {
 	char *text;
 
-	out = make_prod(m);
+	out = make(m, PROD);
 	text = cJSON_PrintUnformatted(out);
 	/* the answer holds the last four characters, never the token */
 	assert_null(strstr(text, "glpat-prod-token"));
@@ -1352,10 +1361,9 @@ MODEL_TEST(test_integration_patch)
 		   "'user_facing_host_url': 'https://people.example/', "
 		   "'api_token': 'glpat-new-token-9xYz', "
 		   "'ca_file': '/etc/ssl/ca.pem'}");
-	assert_string_equal(str(out, "name"), "GitLab Prod");
-	assert_string_equal(str(out, "description"), "Production\nGitLab");
-	assert_string_equal(str(out, "user_facing_host_url"), "https://people.example");
-	assert_string_equal(str(out, "token_last4"), "9xYz");
+	EXPECT_STRS(out, "name", "GitLab Prod", "description", "Production\nGitLab",
+		    "user_facing_host_url", "https://people.example",
+		    "token_last4", "9xYz");
 	assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(out, "labels"), 0)
 				    ->valuestring,
 			    "y");
@@ -1392,9 +1400,8 @@ MODEL_TEST(test_integration_move_breaking_attachment)
 	assert_non_null(strstr(m->last.msg, "vpc"));
 	/* nothing of the refused patch was kept */
 	out = DONE(m, INTEGRATION_GET, &m->root, "gitlab-prod", NULL);
-	assert_string_equal(str(out, "space"), "parentspace");
-	assert_string_equal(str(out, "description"), "");
-	assert_string_equal(str(out, "token_last4"), "c3vH");
+	EXPECT_STRS(out, "space", "parentspace", "description", "",
+		    "token_last4", "c3vH");
 	cJSON_Delete(out);
 	assert_int_equal(audit_count(m->db, "root-admin", "update", "integration"), 0);
 	/* a move needs admin rights on the new space too */
@@ -1410,11 +1417,11 @@ MODEL_TEST(test_integration_move_breaking_attachment)
 /* The default made a space integration: stacks elsewhere lose it. */
 MODEL_TEST(test_integration_default_to_space_breaking_attachment)
 {
-	cJSON_Delete(make_default(m));
-	cJSON_Delete(make_stack(m, &m->sib,
-				"{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
-				"'integration': 'gitlab-com', 'namespace': 'g', "
-				"'repository': 'r', 'branch': 'main'}"));
+	cJSON_Delete(make(m, DEFAULT));
+	cJSON_Delete(DONE(m, STACK_CREATE, &m->sib, NULL,
+			  "{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
+			  "'integration': 'gitlab-com', 'namespace': 'g', "
+			  "'repository': 'r', 'branch': 'main'}"));
 	REFUSED(m, INTEGRATION_PATCH, &m->root, "gitlab-com",
 		"{'type': 'space', 'space': 'parentspace'}", SH_E_CONFLICT, NULL);
 	assert_non_null(strstr(m->last.msg, "sib"));
@@ -1457,11 +1464,11 @@ MODEL_TEST(test_integration_short_signing_token_refused)
 		expect_fail(-1, &err, SH_E_INVALID_FIELD, "signing_token", bad[i],
 			    __LINE__);
 	}
-	out = make_integration(m, &m->root,
-			       "{'name': 'Signed', 'space': 'childspace', "
-			       "'api_host_url': 'https://gitlab.example.com', "
-			       "'signing_token': "
-			       "'whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE='}");
+	out = DONE(m, INTEGRATION_CREATE, &m->root, NULL,
+		   "{'name': 'Signed', 'space': 'childspace', "
+		   "'api_host_url': 'https://gitlab.example.com', "
+		   "'signing_token': "
+		   "'whsec_c2lnbmluZy1rZXktb2YtdGhlLXRlc3RzLTMyYnl0ZSE='}");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "signing_token_set")));
 	cJSON_Delete(out);
 }
@@ -1473,10 +1480,10 @@ MODEL_TEST(test_patch_null_clears_labels)
 	int rc_stack, rc_integration, n_stack = -1, n_integration = -1;
 	struct sh_err err_stack, err_integration;
 
-	cJSON_Delete(make_stack(m, &m->root,
-				"{'id': 'app', 'name': 'App', 'namespace': 'g', "
-				"'repository': 'r', 'branch': 'main', "
-				"'labels': ['x']}"));
+	cJSON_Delete(DONE(m, STACK_CREATE, &m->root, NULL,
+			  "{'id': 'app', 'name': 'App', 'namespace': 'g', "
+			  "'repository': 'r', 'branch': 'main', "
+			  "'labels': ['x']}"));
 	/* both calls run before any assertion, so a failure leaks nothing */
 	body = J("{'labels': null}");
 	sh_err_clear(&err_stack);
@@ -1501,7 +1508,7 @@ MODEL_TEST(test_patch_null_clears_labels)
 
 MODEL_TEST(test_integration_details_rights)
 {
-	cJSON_Delete(make_default(m));
+	cJSON_Delete(make(m, DEFAULT));
 
 	/* the space integration: admins of its space */
 	out = DONE(m, INTEGRATION_DETAILS, &m->padmin, "gitlab-prod", NULL);
@@ -1533,7 +1540,7 @@ MODEL_TEST(test_integration_summary_hides_secrets)
 	cJSON *page = NULL, *item;
 	char secret[256];
 
-	out = make_prod(m);
+	out = make(m, PROD);
 	snprintf(secret, sizeof(secret), "%s", str(out, "webhook_secret"));
 	cJSON_Delete(out);
 
@@ -1571,14 +1578,14 @@ MODEL_TEST(test_integration_list_visibility)
 	static const char *const stranger[] = {"gitlab-com"};
 	cJSON *page = NULL;
 
-	cJSON_Delete(make_default(m));
-	cJSON_Delete(make_prod(m));
-	cJSON_Delete(make_integration(m, &m->padmin,
-				      "{'name': 'Child GL', 'space': 'childspace', "
-				      "'api_host_url': 'https://c.example'}"));
-	cJSON_Delete(make_integration(m, &m->sib,
-				      "{'name': 'Sibling GL', 'space': 'siblingspace', "
-				      "'api_host_url': 'https://s.example'}"));
+	cJSON_Delete(make(m, DEFAULT));
+	cJSON_Delete(make(m, PROD));
+	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
+			  "{'name': 'Child GL', 'space': 'childspace', "
+			  "'api_host_url': 'https://c.example'}"));
+	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->sib, NULL,
+			  "{'name': 'Sibling GL', 'space': 'siblingspace', "
+			  "'api_host_url': 'https://s.example'}"));
 
 	page = first_of(m, INTEGRATIONS, &m->root, NULL);
 	expect_listed(page, "slug", all, COUNT(all));
@@ -1629,7 +1636,7 @@ MODEL_TEST(test_integration_rotate)
 {
 	char first[256];
 
-	out = make_prod(m);
+	out = make(m, PROD);
 	snprintf(first, sizeof(first), "%s", str(out, "webhook_secret"));
 	cJSON_Delete(out);
 	OUTSIDERS_REFUSED(m, INTEGRATION_ROTATE, "gitlab-prod", NULL, NULL);
@@ -1656,7 +1663,7 @@ MODEL_TEST(test_integration_delete_detaches)
 	char first_url[256], first_secret[256];
 	int64_t first_id;
 
-	out = make_prod(m);
+	out = make(m, PROD);
 	{
 		struct sh_integration_ref ref;
 
@@ -1666,11 +1673,11 @@ MODEL_TEST(test_integration_delete_detaches)
 	snprintf(first_url, sizeof(first_url), "%s", str(out, "webhook_url"));
 	snprintf(first_secret, sizeof(first_secret), "%s", str(out, "webhook_secret"));
 	cJSON_Delete(out);
-	cJSON_Delete(make_vpc(m));
-	cJSON_Delete(make_stack(m, &m->root,
-				"{'id': 'dns', 'name': 'DNS', 'space': 'parentspace', "
-				"'namespace': 'g', 'repository': 'dns', "
-				"'branch': 'main'}"));
+	cJSON_Delete(make(m, VPC));
+	cJSON_Delete(DONE(m, STACK_CREATE, &m->root, NULL,
+			  "{'id': 'dns', 'name': 'DNS', 'space': 'parentspace', "
+			  "'namespace': 'g', 'repository': 'dns', "
+			  "'branch': 'main'}"));
 
 	OK(sh_stacks_list(m->db, m->prefix, &m->root, &by_prod, &first_page, &page,
 			  &err));
@@ -1714,7 +1721,7 @@ MODEL_TEST(test_integration_delete_detaches)
 
 	/* the same name again: same URL, new secret, a new internal id; vpc
 	 * stays detached */
-	out = make_prod(m);
+	out = make(m, PROD);
 	{
 		struct sh_integration_ref ref;
 
@@ -1742,10 +1749,10 @@ MODEL_TEST(test_integration_delete_detaches)
 
 MODEL_TEST(test_integration_health)
 {
-	cJSON_Delete(make_integration(m, &m->padmin,
-				      "{'name': 'Pool GL', 'space': 'parentspace', "
-				      "'api_host_url': 'private://nopool', "
-				      "'user_facing_host_url': 'https://gl.example.com'}"));
+	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
+			  "{'name': 'Pool GL', 'space': 'parentspace', "
+			  "'api_host_url': 'private://nopool', "
+			  "'user_facing_host_url': 'https://gl.example.com'}"));
 	out = DONE(m, INTEGRATION_HEALTH, &m->padmin, "pool-gl", NULL);
 	{
 		char *text = cJSON_PrintUnformatted(out);
@@ -1764,43 +1771,35 @@ MODEL_TEST(test_integration_health)
 
 MODEL_TEST(test_stack_create)
 {
-	out = make_vpc(m);
+	out = make(m, VPC);
 	expect_keys(out, stack_keys, COUNT(stack_keys), secret_keys,
 		    COUNT(secret_keys));
-	assert_string_equal(str(out, "id"), "vpc");
-	assert_string_equal(str(out, "name"), "VPC");
-	assert_string_equal(str(out, "kind"), "stack");
-	assert_string_equal(str(out, "space"), "childspace");
-	assert_string_equal(str(out, "integration"), "gitlab-prod");
-	assert_string_equal(str(out, "namespace"), "group-1");
-	assert_string_equal(str(out, "repository"), "project-a");
-	assert_string_equal(str(out, "branch"), "main");
-	assert_string_equal(str(out, "project_root"), "");
-	assert_string_equal(str(out, "environment"), "stackhook/vpc");
+	EXPECT_STRS(out, "id", "vpc", "name", "VPC", "kind", "stack",
+		    "space", "childspace", "integration", "gitlab-prod",
+		    "namespace", "group-1", "repository", "project-a",
+		    "branch", "main", "project_root", "",
+		    "environment", "stackhook/vpc");
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels")), 0);
 	cJSON_Delete(out);
 
 	/* id from the name, a module, a subgroup path, root cleaned */
-	out = make_stack(m, &m->root,
-			 "{'name': 'Net Module', 'kind': 'module', "
-			 "'namespace': 'group-1/sub/deeper', 'repository': 'net.tf', "
-			 "'branch': 'release/2', 'project_root': 'modules/net/', "
-			 "'labels': ['b', 'a', 'b'], 'environment': 'prod/net'}");
-	assert_string_equal(str(out, "id"), "net-module");
-	assert_string_equal(str(out, "kind"), "module");
-	assert_string_equal(str(out, "space"), "root");
+	out = DONE(m, STACK_CREATE, &m->root, NULL,
+		   "{'name': 'Net Module', 'kind': 'module', "
+		   "'namespace': 'group-1/sub/deeper', 'repository': 'net.tf', "
+		   "'branch': 'release/2', 'project_root': 'modules/net/', "
+		   "'labels': ['b', 'a', 'b'], 'environment': 'prod/net'}");
+	EXPECT_STRS(out, "id", "net-module", "kind", "module", "space", "root",
+		    "project_root", "modules/net", "environment", "prod/net");
 	assert_true(is_null(out, "integration"));
-	assert_string_equal(str(out, "project_root"), "modules/net");
-	assert_string_equal(str(out, "environment"), "prod/net");
 	assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(out, "labels")), 2);
 	cJSON_Delete(out);
 }
 
 MODEL_TEST(test_stack_environment_default)
 {
-	cJSON_Delete(make_stack(m, &m->root,
-				"{'id': 'app', 'name': 'App', 'namespace': 'g', "
-				"'repository': 'r', 'branch': 'main'}"));
+	cJSON_Delete(DONE(m, STACK_CREATE, &m->root, NULL,
+			  "{'id': 'app', 'name': 'App', 'namespace': 'g', "
+			  "'repository': 'r', 'branch': 'main'}"));
 	OK(sh_stacks_get(m->db, "ci", &m->root, "app", &out, &err));
 	assert_string_equal(str(out, "environment"), "ci/app");
 	cJSON_Delete(out);
@@ -1823,13 +1822,13 @@ MODEL_TEST(test_stack_integration_rules)
 		"{'name': 'Read', 'space': 'childspace', 'integration': 'gitlab-prod', "
 		"'namespace': 'g', 'repository': 'r', 'branch': 'main'}";
 
-	cJSON_Delete(make_default(m));
-	cJSON_Delete(make_integration(m, &m->padmin,
-				      "{'name': 'Child GL', 'space': 'childspace', "
-				      "'api_host_url': 'https://c.example'}"));
+	cJSON_Delete(make(m, DEFAULT));
+	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
+			  "{'name': 'Child GL', 'space': 'childspace', "
+			  "'api_host_url': 'https://c.example'}"));
 
 	/* childspace inherits from parentspace: usable */
-	cJSON_Delete(make_vpc(m));
+	cJSON_Delete(make(m, VPC));
 
 	/* siblingspace does not inherit: a root admin sees the integration,
 	 * the space cannot use it (422) */
@@ -1847,16 +1846,16 @@ MODEL_TEST(test_stack_integration_rules)
 		SH_E_INTEGRATION_NOT_USABLE, "integration");
 
 	/* the default is usable everywhere, by everyone who may write */
-	out = make_stack(m, &m->sib,
-			 "{'name': 'Sib', 'space': 'siblingspace', "
-			 "'integration': 'gitlab-com', 'namespace': 'g', "
-			 "'repository': 'r', 'branch': 'main'}");
+	out = DONE(m, STACK_CREATE, &m->sib, NULL,
+		   "{'name': 'Sib', 'space': 'siblingspace', "
+		   "'integration': 'gitlab-com', 'namespace': 'g', "
+		   "'repository': 'r', 'branch': 'main'}");
 	assert_string_equal(str(out, "integration"), "gitlab-com");
 	cJSON_Delete(out);
-	cJSON_Delete(make_stack(m, &m->root,
-				"{'name': 'Top', 'integration': 'gitlab-com', "
-				"'namespace': 'g', 'repository': 'r', "
-				"'branch': 'main'}"));
+	cJSON_Delete(DONE(m, STACK_CREATE, &m->root, NULL,
+			  "{'name': 'Top', 'integration': 'gitlab-com', "
+			  "'namespace': 'g', 'repository': 'r', "
+			  "'branch': 'main'}"));
 
 	/* a reader of the space: 403; an outsider: 404; unknown: 404 */
 	OUTSIDERS_REFUSED(m, STACK_CREATE, NULL, by_reader, "space");
@@ -1936,12 +1935,12 @@ MODEL_TEST(test_stack_read_rights)
 	static const char *const root[] = {"vpc", "sib", "top"};
 	struct sh_stack_filter none = {0}, in_child = {.space = "childspace"};
 
-	cJSON_Delete(make_stack(m, &m->sib,
-				"{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
-				"'namespace': 'g', 'repository': 'r', 'branch': 'main'}"));
-	cJSON_Delete(make_stack(m, &m->root,
-				"{'id': 'top', 'name': 'Top', 'namespace': 'g', "
-				"'repository': 'r', 'branch': 'main'}"));
+	cJSON_Delete(DONE(m, STACK_CREATE, &m->sib, NULL,
+			  "{'id': 'sib', 'name': 'Sib', 'space': 'siblingspace', "
+			  "'namespace': 'g', 'repository': 'r', 'branch': 'main'}"));
+	cJSON_Delete(DONE(m, STACK_CREATE, &m->root, NULL,
+			  "{'id': 'top', 'name': 'Top', 'namespace': 'g', "
+			  "'repository': 'r', 'branch': 'main'}"));
 
 	cJSON_Delete(DONE(m, STACK_GET, &m->creader, "vpc", NULL));
 	REFUSED(m, STACK_GET, &m->sib, "vpc", NULL, SH_E_NOT_FOUND, NULL);
@@ -1962,9 +1961,9 @@ MODEL_TEST(test_stack_patch)
 	static const char to_sibling[] = "{'space': 'siblingspace'}";
 	char body[64];
 
-	cJSON_Delete(make_integration(m, &m->sib,
-				      "{'name': 'Sibling GL', 'space': 'siblingspace', "
-				      "'api_host_url': 'https://s.example'}"));
+	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->sib, NULL,
+			  "{'name': 'Sibling GL', 'space': 'siblingspace', "
+			  "'api_host_url': 'https://s.example'}"));
 
 	/* required fields stay non-null */
 	for (size_t i = 0; i < COUNT(required); i++) {
@@ -1986,13 +1985,9 @@ MODEL_TEST(test_stack_patch)
 		   "{'name': 'VPC 2', 'branch': 'develop', "
 		   "'project_root': 'infra/vpc/', 'labels': ['net'], "
 		   "'namespace': 'Group-2', 'repository': 'Proj'}");
-	assert_string_equal(str(out, "id"), "vpc");
-	assert_string_equal(str(out, "name"), "VPC 2");
-	assert_string_equal(str(out, "branch"), "develop");
-	assert_string_equal(str(out, "project_root"), "infra/vpc");
-	assert_string_equal(str(out, "namespace"), "Group-2");
-	assert_string_equal(str(out, "repository"), "Proj");
-	assert_string_equal(str(out, "integration"), "gitlab-prod");
+	EXPECT_STRS(out, "id", "vpc", "name", "VPC 2", "branch", "develop",
+		    "project_root", "infra/vpc", "namespace", "Group-2",
+		    "repository", "Proj", "integration", "gitlab-prod");
 	cJSON_Delete(out);
 	out = DONE(m, STACK_PATCH, &m->padmin, "vpc", "{'project_root': null}");
 	assert_string_equal(str(out, "project_root"), "");
@@ -2016,9 +2011,8 @@ MODEL_TEST(test_stack_patch)
 		"{'name': 'Moved', 'branch': 'other', 'space': 'siblingspace'}",
 		SH_E_INTEGRATION_NOT_USABLE, "integration");
 	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
-	assert_string_equal(str(out, "name"), "VPC 2");
-	assert_string_equal(str(out, "branch"), "develop");
-	assert_string_equal(str(out, "space"), "childspace");
+	EXPECT_STRS(out, "name", "VPC 2", "branch", "develop",
+		    "space", "childspace");
 	cJSON_Delete(out);
 	/* with a usable integration in the same patch, the move works */
 	out = DONE(m, STACK_PATCH, &m->root, "vpc",
