@@ -371,6 +371,23 @@ refused_at(int line, struct model *m, enum op op, const struct sh_actor *a,
 #define DONE(...) done_at(__LINE__, __VA_ARGS__)
 #define REFUSED(...) refused_at(__LINE__, __VA_ARGS__)
 
+/* done_at, then expect_strs_at on its answer, which goes. */
+static void
+done_shows_at(int line, struct model *m, enum op op, const struct sh_actor *a,
+	      const char *id, const char *body_text, const char *const *pairs)
+{
+	cJSON *out = done_at(line, m, op, a, id, body_text);
+
+	expect_strs_at(line, out, pairs);
+	cJSON_Delete(out);
+}
+
+/* DONE, and the answer shows the string members given as name, value
+ * pairs. */
+#define DONE_SHOWS(m, op, a, id, body_text, ...)                             \
+	done_shows_at(__LINE__, (m), (op), (a), (id), (body_text),           \
+		      (const char *const[]){__VA_ARGS__, NULL})
+
 /* The rights every call on something below parentspace checks: the
  * reader of childspace may read, so op is forbidden (403) to them;
  * sibling-user and the stranger cannot read it, so for them it is not
@@ -725,9 +742,8 @@ MODEL_TEST(test_space_create_rights)
 	/* no parent means root: only root admins */
 	REFUSED(m, SPACE_CREATE, &m->padmin, NULL, "{'name': 'Top'}",
 		SH_E_NOT_FOUND, "parent");
-	out = DONE(m, SPACE_CREATE, &m->root, NULL, "{'name': 'Top'}");
-	assert_string_equal(str(out, "parent"), "root");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, SPACE_CREATE, &m->root, NULL, "{'name': 'Top'}",
+		   "parent", "root");
 	/* nothing was created by the refused calls */
 	REFUSED(m, SPACE_GET, &m->root, "reader-made", NULL, SH_E_NOT_FOUND, NULL);
 }
@@ -764,10 +780,8 @@ MODEL_TEST(test_space_patch_rights)
 	static const char desc[] = "{'description': 'Networks\\nand more'}";
 
 	/* admin of the parent */
-	out = DONE(m, SPACE_PATCH, &m->padmin, "childspace", desc);
-	assert_string_equal(str(out, "description"), "Networks\nand more");
-	assert_string_equal(str(out, "name"), "ChildSpace");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, SPACE_PATCH, &m->padmin, "childspace", desc,
+		   "description", "Networks\nand more", "name", "ChildSpace");
 	/* a reader: 403; who cannot read it: 404 */
 	OUTSIDERS_REFUSED(m, SPACE_PATCH, "childspace", desc, NULL);
 	/* an admin of a space is not an admin of its parent */
@@ -779,19 +793,16 @@ MODEL_TEST(test_space_patch_rights)
 	REFUSED(m, SPACE_PATCH, &m->root, "nowhere", desc, SH_E_NOT_FOUND, NULL);
 
 	/* a new name keeps the id */
-	out = DONE(m, SPACE_PATCH, &m->padmin, "childspace",
-		   "{'name': 'Child Space Renamed'}");
-	assert_string_equal(str(out, "id"), "childspace");
-	assert_string_equal(str(out, "name"), "Child Space Renamed");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, SPACE_PATCH, &m->padmin, "childspace",
+		   "{'name': 'Child Space Renamed'}",
+		   "id", "childspace", "name", "Child Space Renamed");
 	cJSON_Delete(DONE(m, SPACE_PATCH, &m->padmin, "childspace",
 			  "{'name': 'ChildSpace'}"));
 
 	/* null clears the description */
-	out = DONE(m, SPACE_PATCH, &m->padmin, "childspace",
-		   "{'description': null}");
-	assert_string_equal(str(out, "description"), "");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, SPACE_PATCH, &m->padmin, "childspace",
+		   "{'description': null}",
+		   "description", "");
 
 	/* the id is not for changing */
 	REFUSED(m, SPACE_PATCH, &m->root, "childspace", "{'id': 'other'}",
@@ -799,9 +810,8 @@ MODEL_TEST(test_space_patch_rights)
 	/* nor may a required field become null */
 	REFUSED(m, SPACE_PATCH, &m->root, "childspace", "{'name': null}",
 		SH_E_INVALID_FIELD, "name");
-	out = DONE(m, SPACE_GET, &m->root, "childspace", NULL);
-	assert_string_equal(str(out, "name"), "ChildSpace");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, SPACE_GET, &m->root, "childspace", NULL,
+		   "name", "ChildSpace");
 }
 
 MODEL_TEST(test_space_move)
@@ -813,18 +823,15 @@ MODEL_TEST(test_space_move)
 		"{'parent': 'parentspace'}", SH_E_INVALID_FIELD, "parent");
 	REFUSED(m, SPACE_PATCH, &m->root, "root", "{'parent': 'childspace'}",
 		SH_E_INVALID_FIELD, "parent");
-	out = DONE(m, SPACE_GET, &m->root, "parentspace", NULL);
-	assert_string_equal(str(out, "parent"), "root");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, SPACE_GET, &m->root, "parentspace", NULL, "parent", "root");
 
 	/* a move needs admin of the new parent too: parent-admin sees
 	 * siblingspace (its child) but is not its admin */
 	REFUSED(m, SPACE_PATCH, &m->padmin, "childspace",
 		"{'parent': 'siblingspace'}", SH_E_FORBIDDEN, "parent");
-	out = DONE(m, SPACE_PATCH, &m->root, "childspace",
-		   "{'parent': 'siblingspace'}");
-	assert_string_equal(str(out, "parent"), "siblingspace");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, SPACE_PATCH, &m->root, "childspace",
+		   "{'parent': 'siblingspace'}",
+		   "parent", "siblingspace");
 	/* child-reader now reads nothing above childspace, and the parent's
 	 * admin lost childspace (its chain goes through siblingspace) */
 	REFUSED(m, SPACE_GET, &m->padmin, "childspace", NULL, SH_E_NOT_FOUND, NULL);
@@ -932,9 +939,8 @@ MODEL_TEST(test_space_change_breaking_attachment)
 	assert_string_equal(str(out, "parent"), "parentspace");
 	assert_true(cJSON_IsTrue(cJSON_GetObjectItem(out, "inherit")));
 	cJSON_Delete(out);
-	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
-	assert_string_equal(str(out, "integration"), "gitlab-prod");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, STACK_GET, &m->root, "vpc", NULL,
+		   "integration", "gitlab-prod");
 
 	/* the parent's own inherit flag does not matter to the chain from
 	 * childspace up to parentspace */
@@ -954,9 +960,8 @@ MODEL_TEST(test_space_move_with_its_stacks)
 	create_space(m, "{'name': 'Other'}", "other");
 	cJSON_Delete(DONE(m, SPACE_PATCH, &m->root, "parentspace",
 			  "{'parent': 'other'}"));
-	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
-	assert_string_equal(str(out, "integration"), "gitlab-prod");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, STACK_GET, &m->root, "vpc", NULL,
+		   "integration", "gitlab-prod");
 }
 
 MODEL_TEST(test_space_members)
@@ -1351,9 +1356,8 @@ MODEL_TEST(test_integration_patch)
 		"{'name': 'GitLab Prod', 'description': 'same name'}",
 		SH_E_NAME_IMMUTABLE, "name");
 	/* the refused patch changed nothing */
-	out = DONE(m, INTEGRATION_GET, &m->padmin, "gitlab-prod", NULL);
-	assert_string_equal(str(out, "description"), "");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, INTEGRATION_GET, &m->padmin, "gitlab-prod", NULL,
+		   "description", "");
 
 	/* anything else */
 	out = DONE(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
@@ -1399,19 +1403,17 @@ MODEL_TEST(test_integration_move_breaking_attachment)
 		SH_E_CONFLICT, NULL);
 	assert_non_null(strstr(m->last.msg, "vpc"));
 	/* nothing of the refused patch was kept */
-	out = DONE(m, INTEGRATION_GET, &m->root, "gitlab-prod", NULL);
-	EXPECT_STRS(out, "space", "parentspace", "description", "",
-		    "token_last4", "c3vH");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, INTEGRATION_GET, &m->root, "gitlab-prod", NULL,
+		   "space", "parentspace", "description", "",
+		   "token_last4", "c3vH");
 	assert_int_equal(audit_count(m->db, "root-admin", "update", "integration"), 0);
 	/* a move needs admin rights on the new space too */
 	REFUSED(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
 		"{'space': 'siblingspace'}", SH_E_NOT_FOUND, "space");
 	/* into the stack's own space is fine */
-	out = DONE(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
-		   "{'space': 'childspace'}");
-	assert_string_equal(str(out, "space"), "childspace");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, INTEGRATION_PATCH, &m->padmin, "gitlab-prod",
+		   "{'space': 'childspace'}",
+		   "space", "childspace");
 }
 
 /* The default made a space integration: stacks elsewhere lose it. */
@@ -1425,14 +1427,12 @@ MODEL_TEST(test_integration_default_to_space_breaking_attachment)
 	REFUSED(m, INTEGRATION_PATCH, &m->root, "gitlab-com",
 		"{'type': 'space', 'space': 'parentspace'}", SH_E_CONFLICT, NULL);
 	assert_non_null(strstr(m->last.msg, "sib"));
-	out = DONE(m, INTEGRATION_GET, &m->stranger, "gitlab-com", NULL);
-	assert_string_equal(str(out, "type"), "default");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, INTEGRATION_GET, &m->stranger, "gitlab-com", NULL,
+		   "type", "default");
 	/* into the stack's space it works, and it is no default any more */
-	out = DONE(m, INTEGRATION_PATCH, &m->root, "gitlab-com",
-		   "{'type': 'space', 'space': 'siblingspace'}");
-	assert_string_equal(str(out, "type"), "space");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, INTEGRATION_PATCH, &m->root, "gitlab-com",
+		   "{'type': 'space', 'space': 'siblingspace'}",
+		   "type", "space");
 	REFUSED(m, INTEGRATION_GET, &m->stranger, "gitlab-com", NULL,
 		SH_E_NOT_FOUND, NULL);
 }
@@ -1518,10 +1518,8 @@ MODEL_TEST(test_integration_details_rights)
 	OUTSIDERS_REFUSED(m, INTEGRATION_DETAILS, "gitlab-prod", NULL, NULL);
 
 	/* the default: root admins only, though everybody lists it */
-	out = DONE(m, INTEGRATION_DETAILS, &m->root, "gitlab-com", NULL);
-	assert_string_equal(str(out, "webhook_url"),
-			    TU_PUBLIC_URL "/webhooks/gitlab/gitlab-com");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, INTEGRATION_DETAILS, &m->root, "gitlab-com", NULL,
+		   "webhook_url", TU_PUBLIC_URL "/webhooks/gitlab/gitlab-com");
 	REFUSED(m, INTEGRATION_DETAILS, &m->padmin, "gitlab-com", NULL,
 		SH_E_FORBIDDEN, NULL);
 	REFUSED(m, INTEGRATION_DETAILS, &m->stranger, "gitlab-com", NULL,
@@ -1640,9 +1638,8 @@ MODEL_TEST(test_integration_rotate)
 	snprintf(first, sizeof(first), "%s", str(out, "webhook_secret"));
 	cJSON_Delete(out);
 	OUTSIDERS_REFUSED(m, INTEGRATION_ROTATE, "gitlab-prod", NULL, NULL);
-	out = DONE(m, INTEGRATION_DETAILS, &m->padmin, "gitlab-prod", NULL);
-	assert_string_equal(str(out, "webhook_secret"), first);
-	cJSON_Delete(out);
+	DONE_SHOWS(m, INTEGRATION_DETAILS, &m->padmin, "gitlab-prod", NULL,
+		   "webhook_secret", first);
 
 	out = DONE(m, INTEGRATION_ROTATE, &m->padmin, "gitlab-prod", NULL);
 	assert_string_not_equal(str(out, "webhook_secret"), first);
@@ -1741,10 +1738,9 @@ MODEL_TEST(test_integration_delete_detaches)
 	assert_int_equal(page_count(page), 0);
 	cJSON_Delete(page);
 	/* and it can be attached again */
-	out = DONE(m, STACK_PATCH, &m->padmin, "vpc",
-		   "{'integration': 'gitlab-prod'}");
-	assert_string_equal(str(out, "integration"), "gitlab-prod");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, STACK_PATCH, &m->padmin, "vpc",
+		   "{'integration': 'gitlab-prod'}",
+		   "integration", "gitlab-prod");
 }
 
 MODEL_TEST(test_integration_health)
@@ -1803,13 +1799,11 @@ MODEL_TEST(test_stack_environment_default)
 	OK(sh_stacks_get(m->db, "ci", &m->root, "app", &out, &err));
 	assert_string_equal(str(out, "environment"), "ci/app");
 	cJSON_Delete(out);
-	out = DONE(m, STACK_PATCH, &m->root, "app", "{'environment': 'production'}");
-	assert_string_equal(str(out, "environment"), "production");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, STACK_PATCH, &m->root, "app", "{'environment': 'production'}",
+		   "environment", "production");
 	/* null goes back to the default */
-	out = DONE(m, STACK_PATCH, &m->root, "app", "{'environment': null}");
-	assert_string_equal(str(out, "environment"), "stackhook/app");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, STACK_PATCH, &m->root, "app", "{'environment': null}",
+		   "environment", "stackhook/app");
 }
 
 MODEL_TEST(test_stack_integration_rules)
@@ -1846,12 +1840,11 @@ MODEL_TEST(test_stack_integration_rules)
 		SH_E_INTEGRATION_NOT_USABLE, "integration");
 
 	/* the default is usable everywhere, by everyone who may write */
-	out = DONE(m, STACK_CREATE, &m->sib, NULL,
+	DONE_SHOWS(m, STACK_CREATE, &m->sib, NULL,
 		   "{'name': 'Sib', 'space': 'siblingspace', "
 		   "'integration': 'gitlab-com', 'namespace': 'g', "
-		   "'repository': 'r', 'branch': 'main'}");
-	assert_string_equal(str(out, "integration"), "gitlab-com");
-	cJSON_Delete(out);
+		   "'repository': 'r', 'branch': 'main'}",
+		   "integration", "gitlab-com");
 	cJSON_Delete(DONE(m, STACK_CREATE, &m->root, NULL,
 			  "{'name': 'Top', 'integration': 'gitlab-com', "
 			  "'namespace': 'g', 'repository': 'r', "
@@ -1975,23 +1968,19 @@ MODEL_TEST(test_stack_patch)
 		SH_E_NAME_IMMUTABLE, "id");
 	REFUSED(m, STACK_PATCH, &m->padmin, "vpc", "{'branch': 'a..b'}",
 		SH_E_INVALID_FIELD, "branch");
-	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
-	assert_string_equal(str(out, "name"), "VPC");
-	assert_string_equal(str(out, "branch"), "main");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, STACK_GET, &m->root, "vpc", NULL,
+		   "name", "VPC", "branch", "main");
 
 	/* a merge patch of the rest */
-	out = DONE(m, STACK_PATCH, &m->padmin, "vpc",
+	DONE_SHOWS(m, STACK_PATCH, &m->padmin, "vpc",
 		   "{'name': 'VPC 2', 'branch': 'develop', "
 		   "'project_root': 'infra/vpc/', 'labels': ['net'], "
-		   "'namespace': 'Group-2', 'repository': 'Proj'}");
-	EXPECT_STRS(out, "id", "vpc", "name", "VPC 2", "branch", "develop",
-		    "project_root", "infra/vpc", "namespace", "Group-2",
-		    "repository", "Proj", "integration", "gitlab-prod");
-	cJSON_Delete(out);
-	out = DONE(m, STACK_PATCH, &m->padmin, "vpc", "{'project_root': null}");
-	assert_string_equal(str(out, "project_root"), "");
-	cJSON_Delete(out);
+		   "'namespace': 'Group-2', 'repository': 'Proj'}",
+		   "id", "vpc", "name", "VPC 2", "branch", "develop",
+		   "project_root", "infra/vpc", "namespace", "Group-2",
+		   "repository", "Proj", "integration", "gitlab-prod");
+	DONE_SHOWS(m, STACK_PATCH, &m->padmin, "vpc", "{'project_root': null}",
+		   "project_root", "");
 
 	/* rights */
 	OUTSIDERS_REFUSED(m, STACK_PATCH, "vpc", "{'name': 'Nope'}", NULL);
@@ -2010,16 +1999,12 @@ MODEL_TEST(test_stack_patch)
 	REFUSED(m, STACK_PATCH, &m->root, "vpc",
 		"{'name': 'Moved', 'branch': 'other', 'space': 'siblingspace'}",
 		SH_E_INTEGRATION_NOT_USABLE, "integration");
-	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
-	EXPECT_STRS(out, "name", "VPC 2", "branch", "develop",
-		    "space", "childspace");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, STACK_GET, &m->root, "vpc", NULL,
+		   "name", "VPC 2", "branch", "develop", "space", "childspace");
 	/* with a usable integration in the same patch, the move works */
-	out = DONE(m, STACK_PATCH, &m->root, "vpc",
-		   "{'space': 'siblingspace', 'integration': 'sibling-gl'}");
-	assert_string_equal(str(out, "space"), "siblingspace");
-	assert_string_equal(str(out, "integration"), "sibling-gl");
-	cJSON_Delete(out);
+	DONE_SHOWS(m, STACK_PATCH, &m->root, "vpc",
+		   "{'space': 'siblingspace', 'integration': 'sibling-gl'}",
+		   "space", "siblingspace", "integration", "sibling-gl");
 	/* detach */
 	out = DONE(m, STACK_PATCH, &m->sib, "vpc", "{'integration': null}");
 	assert_true(is_null(out, "integration"));
