@@ -22,18 +22,9 @@ DOC=$top_srcdir/docs/api.md
 [ -f "$DOC" ] || bail "$DOC is missing"
 
 web_instance
-mkdir -p "$N"
 
 # --- nginx with the repository's snippet, the responder under spawn-fcgi ----
-nginx_conf "$N" "$PORT" "$SOCK" ||
-	bail "cannot write an nginx config around nginx/stackhook.conf"
-spawn_responder "$SOCK" "$PIDFILE" "$CONF" ||
-	bail "spawn-fcgi could not start the responder: $(tail -n 5 "$T/log/responder.err")"
-if ! nginx_start "$N" "$BASE/healthz"; then
-	show_log "$N/error.log"
-	bail "nginx did not start"
-fi
-pass "nginx + spawn-fcgi serve the instance at $BASE"
+serve_deployed
 
 # ========================================================================
 # (a) the examples of docs/api.md, top to bottom
@@ -152,10 +143,6 @@ http GET "$BASE/api/v1/whoami" -H "Authorization: Bearer $KEY"
 check_eval "fresh database: alice is root admin, nothing of part (a) is left" \
 	'status_is 200 && json_str user alice && json_str root admin &&
 	 [ "$(as_run_user sqlite3 "$DB" "SELECT count(*) FROM spaces")" = 1 ]'
-
-new_key() {
-	"$SH_CLI" -c "$CONF" key create --user "$1" 2>>"$T/log/keys.err" | tail -n 1
-}
 
 # jget PATH: a value of the last answer (dots between keys and indexes);
 # strings bare, null as "null", arrays and objects as JSON.

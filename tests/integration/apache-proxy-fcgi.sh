@@ -48,13 +48,7 @@ else
 	fail "apache2 accepts apache/stackhook.conf (mod_proxy_fcgi)" "$(cat "$A/t.out")"
 fi
 
-if spawn_responder "$SOCK" "$PIDFILE" "$CONF"; then
-	pass "spawn-fcgi starts the responder on a unix socket"
-else
-	fail "spawn-fcgi starts the responder on a unix socket"
-	show_log "$T/log/responder.err"
-fi
-PID=$(responder_pid "$PIDFILE")
+spawn_responder_point
 
 if apache_start "$A" && wait_http "$BASE/healthz" 10; then
 	pass "apache2 is up"

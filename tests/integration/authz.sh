@@ -21,9 +21,7 @@ TSV=$top_srcdir/tests/integration/authz.tsv
 
 web_instance
 
-nginx_conf "$N" "$PORT" "$SOCK" || bail "cannot make an nginx config from nginx/stackhook.conf"
-spawn_logged_responders 1
-nginx_start "$N" "$BASE/healthz" || { show_log "$N/error.log"; bail "nginx did not start"; }
+serve_responders 1
 PID_BEFORE=$(cat "$PIDFILE")
 
 # ------------------------------------------------------------ fixtures ----
@@ -34,10 +32,6 @@ fixture() {
 	[ $# -ge 5 ] && args=(-H 'Content-Type: application/json' --data-binary "$5")
 	http "$method" "$BASE$path" -H "Authorization: Bearer $ADMIN_KEY" "${args[@]}"
 	status_is "$want" || { last_diag; bail "setup: $desc: expected $want"; }
-}
-
-new_key() {
-	"$SH_CLI" -c "$CONF" key create --user "$1" 2>>"$T/log/keys.err" | tail -n 1
 }
 
 CHILD_TOKEN=glpat-AUTHZ-child-Qx4mN8vB2kL6

@@ -121,7 +121,7 @@ mock_start main 0 --seed "$SEED" ||
 GL=http://127.0.0.1:$MOCK_PORT
 GL_PID=$MOCK_PID
 
-nginx_responder "$N" "$PORT" "$SOCK" "$BASE/healthz"
+serve_instance
 
 # name|type|token|stack|namespace|repository
 INTEGRATIONS=(

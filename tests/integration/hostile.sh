@@ -33,9 +33,7 @@ web_instance
 # Above SH_PLAN_MAX (1 MiB), so a plan of 1 MiB + 1 reaches the field check.
 sed -i 's/^max_body .*/max_body        = 2M/' "$CONF"
 
-nginx_conf "$N" "$PORT" "$SOCK" || bail "cannot make an nginx config from nginx/stackhook.conf"
-spawn_logged_responders 2
-nginx_start "$N" "$BASE/healthz" || { show_log "$N/error.log"; bail "nginx did not start"; }
+serve_responders 2
 PIDS_BEFORE=$(sort -n "$PIDFILE" | tr '\n' ' ')
 check_eval "nginx + two responders (spawn-fcgi -F 2: PIDs $PIDS_BEFORE) serve $BASE" \
 	'[ "$(echo $PIDS_BEFORE | wc -w)" = 2 ]'
@@ -50,10 +48,6 @@ api() {
 
 api_json() {
 	api "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$4"
-}
-
-new_key() {
-	"$SH_CLI" -c "$CONF" key create --user "$1" 2>>"$T/log/keys.err" | tail -n 1
 }
 
 # fixture DESC STATUS KEY METHOD PATH [BODY]: a setup request that must work.

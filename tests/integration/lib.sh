@@ -425,6 +425,19 @@ spawn_responder() {
 	wait_for "[ -s '$pidfile' ] && [ -S '$sock' ]" 5
 }
 
+# spawn_responder_point: spawn_responder on $SOCK for $CONF (pid file
+# $PIDFILE) as one test point; PID is the responder's pid.
+# shellcheck disable=SC2034 # read by the tests
+spawn_responder_point() {
+	if spawn_responder "$SOCK" "$PIDFILE" "$CONF"; then
+		pass "spawn-fcgi starts the responder on a unix socket"
+	else
+		fail "spawn-fcgi starts the responder on a unix socket"
+		show_log "$T/log/responder.err"
+	fi
+	PID=$(responder_pid "$PIDFILE")
+}
+
 # spawn_logged_responders COUNT: COUNT responders (spawn-fcgi -F) on $SOCK
 # for $CONF, pids in $PIDFILE, their stderr appended to $LOG.  A forking
 # spawn-fcgi points a responder's stderr at /dev/null: a wrapper keeps it,
@@ -623,6 +636,58 @@ web_checks() {
 	HTTP_CMD=
 }
 
+# ----------------------------------------------- keys, stored state ----
+
+# new_key USER: a fresh API key for USER (stackhook key create), printed.
+new_key() {
+	"$SH_CLI" -c "$CONF" key create --user "$1" 2>>"$T/log/keys.err" | tail -n 1
+}
+
+# count TABLE: the rows of TABLE in the instance's SQLite database $DB (read
+# as the service user), ? when it cannot be read.
+count() {
+	as_run_user sqlite3 "$DB" "SELECT count(*) FROM $1" 2>/dev/null || echo "?"
+}
+
+# spool_count DIR: the entries in $SPOOL/DIR (new, tmp, deferred, failed)
+# as the spool counts them: regular files not named .* (core/spool.c).
+spool_count() {
+	find "$SPOOL/$1" -mindepth 1 -maxdepth 1 -type f ! -name '.*' 2>/dev/null | wc -l
+}
+
+# spool_names DIR: every name in $SPOOL/DIR, whatever it is (what a refused
+# request must not leave either).
+spool_names() {
+	find "$SPOOL/$1" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+}
+
+# sign TOKEN ID TIMESTAMP FILE: "v1,<base64>", the Standard Webhooks
+# signature of FILE's bytes under TOKEN (whsec_<base64 key>).
+sign() {
+	python3 -c '
+import base64, hashlib, hmac, sys
+token, msg_id, ts, path = sys.argv[1:5]
+key = base64.b64decode(token[len("whsec_"):])
+body = open(path, "rb").read()
+mac = hmac.new(key, b"%s.%s.%s" % (msg_id.encode(), ts.encode(), body), hashlib.sha256)
+print("v1," + base64.b64encode(mac.digest()).decode())' "$@"
+}
+
+# pg_up: a PostgreSQL server of the test's own in $T/pg (pg_start of
+# tests/pg/server.sh, which the test sources), stopped on exit; skips the
+# whole test without PostgreSQL, bails when it does not start.  PSQL is its
+# psql.
+pg_up() {
+	local rc
+	pg_start "$T"
+	rc=$?
+	[ $rc = 77 ] && skip_all "PostgreSQL (Debian's postgresql package) is not installed"
+	on_cleanup pg_stop
+	[ $rc = 0 ] || bail "cannot start PostgreSQL: $(tail -n 5 "$PG_DIR/initdb.log" "$PG_DIR/server.log" 2>/dev/null)"
+	PSQL=$PG_BIN/psql
+	[ -x "$PSQL" ] || PSQL=psql
+}
+
 # ---------------------------------------------------------------- CGI ----
 
 # cgi [VAR=VALUE...]: one CGI request with a clean environment (plus
@@ -724,18 +789,22 @@ show_log() {
 
 # -------------------------------------------------------------- nginx ----
 
-# nginx_conf DIR PORT SOCKET [WORKERS] [CONNECTIONS]: DIR/nginx.conf, a
-# minimal nginx config of its own listening on 127.0.0.1:PORT whose server
-# block includes the repository's nginx/stackhook.conf with only the socket
-# substituted (copied to DIR/stackhook.conf).  1 when the snippet does not
-# use the default socket or no fastcgi_params is found.
-nginx_conf() {
-	local dir=$1 port=$2 sock=$3 workers=${4:-1} conns=${5:-64} conf_dir
+# nginx_snippet FILE ADDRESS: the repository's nginx/stackhook.conf as FILE
+# with its fastcgi_pass pointed at ADDRESS (unix:PATH, or an upstream's
+# name); 1 when the snippet no longer names the default socket.
+nginx_snippet() {
+	sed "s#unix:/run/stackhook/stackhook.sock#$2#g" "$top_srcdir/nginx/stackhook.conf" >"$1"
+	grep -q "fastcgi_pass $2;" "$1"
+}
+
+# nginx_main_conf DIR WORKERS CONNECTIONS HTTP-BLOCK: DIR/nginx.conf, a
+# minimal nginx config of its own (pid, logs and temp paths in DIR) whose
+# http block ends with HTTP-BLOCK (servers, upstreams), and nginx's
+# fastcgi_params copied into DIR (the snippet includes it relative to the
+# config).  1 when no fastcgi_params is found.
+nginx_main_conf() {
+	local dir=$1 workers=$2 conns=$3 block=$4 conf_dir
 	mkdir -p "$dir"
-	sed "s#unix:/run/stackhook/stackhook.sock#unix:$sock#g" \
-		"$top_srcdir/nginx/stackhook.conf" >"$dir/stackhook.conf"
-	grep -q "unix:$sock" "$dir/stackhook.conf" || return 1
-	# The snippet includes fastcgi_params relative to nginx's config directory.
 	conf_dir=$(nginx -V 2>&1 | sed -n 's/.*--conf-path=\([^ ]*\)\/[^/ ]*.*/\1/p')
 	cp "${conf_dir:-/etc/nginx}/fastcgi_params" "$dir/" 2>/dev/null ||
 		cp /etc/nginx/fastcgi_params "$dir/" 2>/dev/null || return 1
@@ -755,14 +824,26 @@ http {
     uwsgi_temp_path $dir/uwsgi;
     scgi_temp_path $dir/scgi;
     default_type application/octet-stream;
-    server {
-        listen 127.0.0.1:$port;
-        server_name localhost;
-        include $dir/stackhook.conf;
-    }
+$block
 }
 NGINX
 	} >"$dir/nginx.conf"
+}
+
+# nginx_conf DIR PORT SOCKET [WORKERS] [CONNECTIONS]: DIR/nginx.conf
+# (nginx_main_conf) listening on 127.0.0.1:PORT whose server block includes
+# the repository's nginx/stackhook.conf with only the socket substituted
+# (copied to DIR/stackhook.conf).  1 when the snippet does not use the
+# default socket or no fastcgi_params is found.
+nginx_conf() {
+	local dir=$1 port=$2 sock=$3 workers=${4:-1} conns=${5:-64}
+	mkdir -p "$dir"
+	nginx_snippet "$dir/stackhook.conf" "unix:$sock" || return 1
+	nginx_main_conf "$dir" "$workers" "$conns" "    server {
+        listen 127.0.0.1:$port;
+        server_name localhost;
+        include $dir/stackhook.conf;
+    }"
 }
 
 # nginx_start DIR URL: starts nginx (foreground, tracked for the cleanup) on
@@ -773,6 +854,12 @@ nginx_start() {
 	NGINX_PID=$!
 	track_pid "$NGINX_PID"
 	wait_http "$url" 10
+}
+
+# nginx_up DIR URL: nginx_start, bailing (with nginx's error log) when
+# nginx does not come up.
+nginx_up() {
+	nginx_start "$1" "$2" || { show_log "$1/error.log"; bail "nginx did not start"; }
 }
 
 # nginx_responder DIR PORT SOCKET URL: one responder on SOCKET (with $CONF)
@@ -792,6 +879,40 @@ nginx_responder() {
 	track_pid "$RESPONDER_PID"
 	wait_for "[ -S '$sock' ]" 5 ||
 		{ show_log "$T/log/responder.err"; bail "spawn-fcgi did not start the responder"; }
-	nginx_start "$dir" "$url" ||
-		{ show_log "$dir/error.log"; bail "nginx did not start"; }
+	nginx_up "$dir" "$url"
+}
+
+# The instance web_instance made, served.  Each of these starts nginx
+# (nginx_conf "$N" "$PORT" "$SOCK") in front of responder(s) on $SOCK for
+# $CONF, waits until $BASE/healthz answers, and bails when anything does
+# not start:
+#
+#   serve_instance             one responder in the foreground, its log in
+#                              $T/log/responder.err (nginx_responder);
+#                              RESPONDER_PID.
+#   serve_deployed             one responder as docs/deploy.md starts it
+#                              (forking spawn-fcgi, pid in $PIDFILE), then a
+#                              test point "nginx + spawn-fcgi serve ...".
+#   serve_responders COUNT [WORKERS] [CONNECTIONS]
+#                              COUNT responders (spawn_logged_responders:
+#                              pids in $PIDFILE, logs in $LOG), nginx with
+#                              WORKERS processes of CONNECTIONS each.
+serve_instance() {
+	nginx_responder "$N" "$PORT" "$SOCK" "$BASE/healthz"
+}
+
+serve_deployed() {
+	nginx_conf "$N" "$PORT" "$SOCK" ||
+		bail "cannot write an nginx config around nginx/stackhook.conf"
+	spawn_responder "$SOCK" "$PIDFILE" "$CONF" ||
+		bail "spawn-fcgi could not start the responder: $(tail -n 5 "$T/log/responder.err")"
+	nginx_up "$N" "$BASE/healthz"
+	pass "nginx + spawn-fcgi serve the instance at $BASE"
+}
+
+serve_responders() {
+	nginx_conf "$N" "$PORT" "$SOCK" "${2:-1}" "${3:-64}" ||
+		bail "cannot make an nginx config from nginx/stackhook.conf"
+	spawn_logged_responders "$1"
+	nginx_up "$N" "$BASE/healthz"
 }

@@ -8,42 +8,10 @@
 require_programs nginx spawn-fcgi curl
 
 web_instance
-mkdir -p "$N"
 
 # --- nginx's own minimal config, including the repository's snippet -------
-sed "s#unix:/run/stackhook/stackhook.sock#unix:$SOCK#g" \
-	"$top_srcdir/nginx/stackhook.conf" >"$N/stackhook.conf"
-grep -q "unix:$SOCK" "$N/stackhook.conf" ||
-	bail "nginx/stackhook.conf does not use the default socket unix:/run/stackhook/stackhook.sock"
-# The snippet includes fastcgi_params relative to nginx's config directory.
-conf_dir=$(nginx -V 2>&1 | sed -n 's/.*--conf-path=\([^ ]*\)\/[^/ ]*.*/\1/p')
-cp "${conf_dir:-/etc/nginx}/fastcgi_params" "$N/" 2>/dev/null ||
-	cp /etc/nginx/fastcgi_params "$N/" || bail "no fastcgi_params found"
-
-{
-	[ -n "$RUN_USER" ] && echo "user $RUN_USER $RUN_GROUP;"
-	cat <<EOF
-worker_processes 1;
-daemon off;
-pid $N/nginx.pid;
-error_log $N/error.log info;
-events { worker_connections 64; }
-http {
-    access_log $N/access.log;
-    client_body_temp_path $N/client_body;
-    fastcgi_temp_path $N/fastcgi;
-    proxy_temp_path $N/proxy;
-    uwsgi_temp_path $N/uwsgi;
-    scgi_temp_path $N/scgi;
-    default_type application/octet-stream;
-    server {
-        listen 127.0.0.1:$PORT;
-        server_name localhost;
-        include $N/stackhook.conf;
-    }
-}
-EOF
-} >"$N/nginx.conf"
+nginx_conf "$N" "$PORT" "$SOCK" ||
+	bail "nginx/stackhook.conf does not use the default socket unix:/run/stackhook/stackhook.sock (or no fastcgi_params found)"
 
 if nginx -p "$N/" -c "$N/nginx.conf" -e "$N/error.log" -t >"$N/t.out" 2>&1; then
 	pass "nginx accepts nginx/stackhook.conf inside a server block"
@@ -52,18 +20,9 @@ else
 fi
 
 # --- the responder, as docs/deploy.md starts it ----------------------------
-if spawn_responder "$SOCK" "$PIDFILE" "$CONF"; then
-	pass "spawn-fcgi starts the responder on a unix socket"
-else
-	fail "spawn-fcgi starts the responder on a unix socket"
-	show_log "$T/log/responder.err"
-fi
-PID=$(responder_pid "$PIDFILE")
+spawn_responder_point
 
-nginx -p "$N/" -c "$N/nginx.conf" -e "$N/error.log" >"$N/stdout" 2>&1 &
-NGINX_PID=$!
-track_pid "$NGINX_PID"
-if wait_http "$BASE/healthz" 10; then
+if nginx_start "$N" "$BASE/healthz"; then
 	pass "nginx is up"
 else
 	fail "nginx is up"

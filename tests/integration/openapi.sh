@@ -72,16 +72,7 @@ run_check lint lint "$SPEC" "$top_srcdir/fcgi/routes.c" "$top_srcdir/core/err.c"
 # ========================================================================
 # (b) the answers
 # ========================================================================
-mkdir -p "$N"
-nginx_conf "$N" "$PORT" "$SOCK" ||
-	bail "cannot write an nginx config around nginx/stackhook.conf"
-spawn_responder "$SOCK" "$PIDFILE" "$CONF" ||
-	bail "spawn-fcgi could not start the responder: $(tail -n 5 "$T/log/responder.err")"
-if ! nginx_start "$N" "$BASE/healthz"; then
-	show_log "$N/error.log"
-	bail "nginx did not start"
-fi
-pass "nginx + spawn-fcgi serve the instance at $BASE"
+serve_deployed
 
 EX=$T/exchanges
 mkdir -p "$EX"
@@ -120,10 +111,6 @@ for k in sys.argv[2].split(".") if sys.argv[2] else []:
     d = d[int(k)] if isinstance(d, list) else d[k]
 print("null" if d is None else d if isinstance(d, str) else json.dumps(d))
 PY
-}
-
-new_key() {
-	"$SH_CLI" -c "$CONF" key create --user "$1" 2>>"$T/log/keys.err" | tail -n 1
 }
 
 long() {

@@ -81,25 +81,6 @@ hook() {
 	CGI_STDIN=/dev/null
 }
 
-# sign TOKEN ID TIMESTAMP FILE: "v1,<base64>" (tests/integration/signing.sh).
-sign() {
-	python3 -c '
-import base64, hashlib, hmac, sys
-token, msg_id, ts, path = sys.argv[1:5]
-key = base64.b64decode(token[len("whsec_"):])
-body = open(path, "rb").read()
-mac = hmac.new(key, b"%s.%s.%s" % (msg_id.encode(), ts.encode(), body), hashlib.sha256)
-print("v1," + base64.b64encode(mac.digest()).decode())' "$@"
-}
-
-variant() {
-	python3 -c '
-import json, sys
-d = json.load(open(sys.argv[1]))
-exec(sys.argv[3])
-json.dump(d, open(sys.argv[2], "w"))' "$1" "$2" "$3" || bail "cannot make $2"
-}
-
 # key_create CONF USER VAR: a new API key for USER in VAR; KEY_ID its id.
 KEY_ID=
 key_create() {
@@ -289,12 +270,7 @@ check_eval "SQLite holds every kind of row (spaces $(grep '^spaces ' "$T/counts.
 
 # ====================================================== into PostgreSQL ==
 
-pg_start "$T"
-rc=$?
-[ $rc = 77 ] && skip_all "PostgreSQL (Debian's postgresql package) is not installed"
-on_cleanup pg_stop
-[ $rc = 0 ] || bail "cannot start PostgreSQL: $(tail -n 5 "$PG_DIR/initdb.log" "$PG_DIR/server.log" 2>/dev/null)"
-PSQL=$PG_BIN/psql
+pg_up
 sql() {
 	"$PSQL" -X -q -At -d "$PG_URI" -c "$1" 2>>"$T/log/psql.err"
 }

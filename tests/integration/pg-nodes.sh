@@ -28,13 +28,7 @@ MOCK=$top_srcdir/tests/mock-gitlab/mock_gitlab.py
 
 make_tmpdir
 copy_programs
-pg_start "$T"
-rc=$?
-[ $rc = 77 ] && skip_all "PostgreSQL (Debian's postgresql package) is not installed"
-on_cleanup pg_stop
-[ $rc = 0 ] || bail "cannot start PostgreSQL: $(tail -n 5 "$PG_DIR/initdb.log" "$PG_DIR/server.log" 2>/dev/null)"
-PSQL=$PG_BIN/psql
-[ -x "$PSQL" ] || PSQL=psql
+pg_up
 
 PORT=$(free_port) || bail "no free port"
 PORT_A=$(free_port) || bail "no free port"
@@ -198,6 +192,7 @@ for r in json.load(sys.stdin):
 print("\n".join(sorted(out)))'
 }
 
+# count TABLE: on the shared PostgreSQL (lib.sh's count reads SQLite).
 count() {
 	sql "SELECT count(*) FROM $1" || echo "?"
 }
@@ -235,33 +230,10 @@ done
 # nginx: the repository's snippet three times -- fastcgi_pass to the
 # upstream on the balancer's port, to one socket on each node's own port.
 mkdir -p "$N"
-snippet() {
-	sed "s#unix:/run/stackhook/stackhook.sock#$2#g" "$top_srcdir/nginx/stackhook.conf" >"$N/$1"
-	grep -q "fastcgi_pass $2;" "$N/$1"
-}
-snippet lb.conf stackhook_nodes &&
-	snippet a.conf "unix:$SOCK_A" && snippet b.conf "unix:$SOCK_B" ||
+nginx_snippet "$N/lb.conf" stackhook_nodes && nginx_snippet "$N/a.conf" "unix:$SOCK_A" &&
+	nginx_snippet "$N/b.conf" "unix:$SOCK_B" ||
 	bail "nginx/stackhook.conf no longer names unix:/run/stackhook/stackhook.sock"
-conf_dir=$(nginx -V 2>&1 | sed -n 's/.*--conf-path=\([^ ]*\)\/[^/ ]*.*/\1/p')
-cp "${conf_dir:-/etc/nginx}/fastcgi_params" "$N/" 2>/dev/null ||
-	cp /etc/nginx/fastcgi_params "$N/" || bail "no fastcgi_params"
-{
-	[ -n "$RUN_USER" ] && echo "user $RUN_USER $RUN_GROUP;"
-	cat <<NGINX
-worker_processes 1;
-daemon off;
-pid $N/nginx.pid;
-error_log $N/error.log info;
-events { worker_connections 64; }
-http {
-    access_log $N/access.log;
-    client_body_temp_path $N/client_body;
-    fastcgi_temp_path $N/fastcgi;
-    proxy_temp_path $N/proxy;
-    uwsgi_temp_path $N/uwsgi;
-    scgi_temp_path $N/scgi;
-    default_type application/octet-stream;
-    # Round robin (nginx's default) over the two nodes.
+nginx_main_conf "$N" 1 64 "    # Round robin (nginx's default) over the two nodes.
     upstream stackhook_nodes {
         server unix:$SOCK_A;
         server unix:$SOCK_B;
@@ -282,10 +254,7 @@ http {
         listen 127.0.0.1:$PORT_B;
         server_name localhost;
         include $N/b.conf;
-    }
-}
-NGINX
-} >"$N/nginx.conf"
+    }" || bail "no fastcgi_params"
 nginx_start "$N" "$BASE/healthz" && wait_http "$BASE_A/healthz" 5 && wait_http "$BASE_B/healthz" 5 ||
 	{ show_log "$N/error.log"; bail "nginx did not start"; }
 

@@ -57,10 +57,6 @@ n_of() {
 	python3 -c 'import json, sys; print(len(json.loads(sys.argv[1])))' "$1" 2>/dev/null
 }
 
-count() {
-	as_run_user sqlite3 "$DB" "SELECT count(*) FROM $1" 2>/dev/null || echo "?"
-}
-
 # stored: "deliveries=N runs=N" as the database has them.
 stored() {
 	echo "deliveries=$(count deliveries) runs=$(count runs)"
@@ -98,7 +94,7 @@ mock_start main 0 --seed "$SEED" ||
 	{ show_log "$T/log/mock-main.err"; bail "the mock GitLab did not start"; }
 GL=http://127.0.0.1:$MOCK_PORT
 
-nginx_responder "$N" "$PORT" "$SOCK" "$BASE/healthz"
+serve_instance
 
 api_json POST /api/v1/integrations \
 	"{\"name\":\"GitLab\",\"type\":\"default\",\"api_host_url\":\"$GL\",\"api_token\":\"$API_TOKEN\"}"

@@ -34,37 +34,17 @@ new_signing_token() {
 SIGNING=$(new_signing_token)
 SIGNING2=$(new_signing_token)
 
-nginx_responder "$N" "$PORT" "$SOCK" "$BASE/healthz"
+serve_instance
 
 # ------------------------------------------------------------ helpers ----
-
-# sign TOKEN ID TIMESTAMP FILE: "v1,<base64>", the Standard Webhooks
-# signature of FILE's bytes under TOKEN (whsec_<base64 key>).
-sign() {
-	python3 -c '
-import base64, hashlib, hmac, sys
-token, msg_id, ts, path = sys.argv[1:5]
-key = base64.b64decode(token[len("whsec_"):])
-body = open(path, "rb").read()
-mac = hmac.new(key, b"%s.%s.%s" % (msg_id.encode(), ts.encode(), body), hashlib.sha256)
-print("v1," + base64.b64encode(mac.digest()).decode())' "$@"
-}
 
 now() {
 	date +%s
 }
 
-count() {
-	as_run_user sqlite3 "$DB" "SELECT count(*) FROM $1" 2>/dev/null || echo "?"
-}
-
-spool_count() {
-	find "$SPOOL/$1" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
-}
-
 # state: what a delivery stores -- deliveries, runs, spool files.
 state() {
-	echo "deliveries=$(count deliveries) runs=$(count runs) new=$(spool_count new) tmp=$(spool_count tmp)"
+	echo "deliveries=$(count deliveries) runs=$(count runs) new=$(spool_names new) tmp=$(spool_names tmp)"
 }
 
 N_ID=0

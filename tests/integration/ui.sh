@@ -69,15 +69,7 @@ web_instance
 # People nginx signs in (the second server below) are trusted; on the first
 # server nobody sets REMOTE_USER, so sessions are what counts there.
 echo "trust_remote_user = yes" >>"$CONF"
-nginx_conf "$N" "$PORT" "$SOCK" ||
-	bail "cannot write an nginx config around nginx/stackhook.conf"
-spawn_responder "$SOCK" "$PIDFILE" "$CONF" ||
-	bail "spawn-fcgi could not start the responder: $(tail -n 5 "$T/log/responder.err")"
-if ! nginx_start "$N" "$BASE/healthz"; then
-	show_log "$N/error.log"
-	bail "nginx did not start"
-fi
-pass "nginx + spawn-fcgi serve the instance at $BASE"
+serve_deployed
 
 # A second server: the same, with nginx/stackhook-ui-auth.conf putting the
 # pages behind nginx's auth_basic (docs/deploy.md).
@@ -95,10 +87,7 @@ for who in alice dave; do
 	printf '%s:%s\n' "$who" "$(openssl passwd -apr1 "pw-$who")"
 done >"$A/htpasswd"
 chmod 644 "$A/htpasswd"
-if ! nginx_start "$A" "$ABASE/healthz"; then
-	show_log "$A/error.log"
-	bail "the second nginx did not start"
-fi
+nginx_up "$A" "$ABASE/healthz"
 
 # ------------------------------------------------------------- people ----
 

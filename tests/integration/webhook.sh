@@ -16,7 +16,7 @@ echo "busy_timeout    = 300ms" >>"$CONF"
 API_TOKEN=glpat-WebhookTestToken0123456789
 
 # The responder in the foreground, so that its log is kept (nginx_responder).
-nginx_responder "$N" "$PORT" "$SOCK" "$BASE/healthz"
+serve_instance
 PID=$RESPONDER_PID
 http GET "$BASE/healthz"
 check "nginx + spawn-fcgi: /healthz is 200" status_is 200
@@ -54,17 +54,9 @@ hook() {
 	deliver gitlab "$SECRET" "$2" "$1" "${3:-key-$$-$KEYN}"
 }
 
-count() {
-	as_run_user sqlite3 "$DB" "SELECT count(*) FROM $1" 2>/dev/null || echo "?"
-}
-
-spool_count() {
-	find "$SPOOL/$1" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
-}
-
 # state: deliveries, runs, files in spool/new and spool/tmp.
 state() {
-	echo "deliveries=$(count deliveries) runs=$(count runs) new=$(spool_count new) tmp=$(spool_count tmp)"
+	echo "deliveries=$(count deliveries) runs=$(count runs) new=$(spool_names new) tmp=$(spool_names tmp)"
 }
 
 # refused DESC STATUS CODE [FIELD]: the last answer is that JSON error and
@@ -198,7 +190,7 @@ refused "push with a number as ref: 400 invalid_field ref, nothing stored" \
 
 # ------------------------------------------------- every fixture ----------
 
-NEW0=$(spool_count new)
+NEW0=$(spool_names new)
 ls "$SPOOL/new" >"$T/new.before"
 EVENT_UUID=9cebe914-4827-408f-b014-cfa23a47a35f
 deliver gitlab "$SECRET" "Push Hook" "$FIX/push.json" push-key-1 \
@@ -217,7 +209,7 @@ run_is "$R_DEV" "the develop stack's run: proposed on the same commit" \
 # The spool entry the 202 left: one JSON Lines file with the three pending
 # commit statuses, tokens nowhere.
 check_eval "the accepted push left one new file in spool/new" \
-	'[ "$(spool_count new)" = $((NEW0 + 1)) ] && [ "$(spool_count tmp)" = 0 ]'
+	'[ "$(spool_names new)" = $((NEW0 + 1)) ] && [ "$(spool_names tmp)" = 0 ]'
 SPOOL_FILE=$(ls "$SPOOL/new" | grep -vxF -f "$T/new.before" | head -n 1)
 cat >"$T/spool_check.py" <<'PY'
 import json, sys
