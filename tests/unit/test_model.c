@@ -483,9 +483,11 @@ model_teardown(void **state)
 /* What the tests make again and again, each by whom it belongs to; vpc
  * is attached to gitlab-prod, so the order is the order of making. */
 enum thing {
-	PROD,    /* "GitLab Prod" in parentspace, by its admin */
-	VPC,     /* the stack "vpc" in childspace, by parent-admin */
-	DEFAULT, /* "GitLab Com", the default, by the root admin */
+	PROD,       /* "GitLab Prod" in parentspace, by its admin */
+	VPC,        /* the stack "vpc" in childspace, by parent-admin */
+	DEFAULT,    /* "GitLab Com", the default, by the root admin */
+	CHILD_GL,   /* "Child GL" in childspace, by parent-admin */
+	SIBLING_GL, /* "Sibling GL" in siblingspace, by sibling-user */
 };
 
 /* Makes thing t; returns the answer (with an integration's details). */
@@ -494,24 +496,31 @@ make(struct model *m, enum thing t)
 {
 	static const struct {
 		enum op op;
-		bool by_root; /* else by parent-admin */
+		size_t by; /* the actor: its offset in struct model */
 		const char *body;
 	} things[] = {
-		[PROD] = {INTEGRATION_CREATE, false,
+		[PROD] = {INTEGRATION_CREATE, offsetof(struct model, padmin),
 			  "{'name': 'GitLab Prod', 'space': 'parentspace', "
 			  "'api_host_url': 'https://gitlab.example.com', "
 			  "'api_token': 'glpat-prod-token-c3vH', 'labels': ['prod']}"},
-		[VPC] = {STACK_CREATE, false,
+		[VPC] = {STACK_CREATE, offsetof(struct model, padmin),
 			 "{'id': 'vpc', 'name': 'VPC', 'space': 'childspace', "
 			 "'integration': 'gitlab-prod', 'namespace': 'group-1', "
 			 "'repository': 'project-a', 'branch': 'main'}"},
-		[DEFAULT] = {INTEGRATION_CREATE, true,
+		[DEFAULT] = {INTEGRATION_CREATE, offsetof(struct model, root),
 			     "{'name': 'GitLab Com', 'type': 'default', "
 			     "'api_host_url': 'https://gitlab.com'}"},
+		[CHILD_GL] = {INTEGRATION_CREATE, offsetof(struct model, padmin),
+			      "{'name': 'Child GL', 'space': 'childspace', "
+			      "'api_host_url': 'https://c.example'}"},
+		[SIBLING_GL] = {INTEGRATION_CREATE, offsetof(struct model, sib),
+				"{'name': 'Sibling GL', 'space': 'siblingspace', "
+				"'api_host_url': 'https://s.example'}"},
 	};
+	const struct sh_actor *by =
+		(const struct sh_actor *)((const char *)m + things[t].by);
 
-	return DONE(m, things[t].op, things[t].by_root ? &m->root : &m->padmin,
-		    NULL, things[t].body);
+	return DONE(m, things[t].op, by, NULL, things[t].body);
 }
 
 /* model_setup, and the first n things made. */
@@ -883,34 +892,22 @@ MODEL_TEST(test_space_delete)
 
 MODEL_TEST(test_space_delete_lists_stacks_and_integrations)
 {
-	cJSON *o;
-
-	o = DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
-		 "{'name': 'Child GL', 'space': 'childspace', "
-		 "'api_host_url': 'https://gitlab.child.example'}");
-	cJSON_Delete(o);
-	o = DONE(m, STACK_CREATE, &m->padmin, NULL,
-		 "{'id': 'net', 'name': 'Net', 'space': 'childspace', "
-		 "'namespace': 'g', 'repository': 'r', 'branch': 'main'}");
-	cJSON_Delete(o);
+	cJSON_Delete(make(m, CHILD_GL));
+	cJSON_Delete(DONE(m, STACK_CREATE, &m->padmin, NULL,
+			  "{'id': 'net', 'name': 'Net', 'space': 'childspace', "
+			  "'namespace': 'g', 'repository': 'r', 'branch': 'main'}"));
 	REFUSED(m, SPACE_DELETE, &m->padmin, "childspace", NULL, SH_E_CONFLICT, NULL);
 	assert_non_null(strstr(m->last.msg, "net"));
 	assert_non_null(strstr(m->last.msg, "child-gl"));
 	/* still there */
-	o = DONE(m, SPACE_GET, &m->padmin, "childspace", NULL);
-	cJSON_Delete(o);
+	cJSON_Delete(DONE(m, SPACE_GET, &m->padmin, "childspace", NULL));
 }
 
 /* A deleted integration keeps its row (its id is never reused), but it
  * is not in the space any more: the emptied space can go. */
 MODEL_TEST(test_space_delete_after_its_integration_was_deleted)
 {
-	cJSON *o;
-
-	o = DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
-		 "{'name': 'Child GL', 'space': 'childspace', "
-		 "'api_host_url': 'https://gitlab.child.example'}");
-	cJSON_Delete(o);
+	cJSON_Delete(make(m, CHILD_GL));
 	DONE(m, INTEGRATION_DELETE, &m->padmin, "child-gl", NULL);
 	DONE(m, SPACE_DELETE, &m->padmin, "childspace", NULL);
 	REFUSED(m, SPACE_GET, &m->root, "childspace", NULL, SH_E_NOT_FOUND, NULL);
@@ -1578,12 +1575,8 @@ MODEL_TEST(test_integration_list_visibility)
 
 	cJSON_Delete(make(m, DEFAULT));
 	cJSON_Delete(make(m, PROD));
-	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
-			  "{'name': 'Child GL', 'space': 'childspace', "
-			  "'api_host_url': 'https://c.example'}"));
-	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->sib, NULL,
-			  "{'name': 'Sibling GL', 'space': 'siblingspace', "
-			  "'api_host_url': 'https://s.example'}"));
+	cJSON_Delete(make(m, CHILD_GL));
+	cJSON_Delete(make(m, SIBLING_GL));
 
 	page = first_of(m, INTEGRATIONS, &m->root, NULL);
 	expect_listed(page, "slug", all, COUNT(all));
@@ -1817,9 +1810,7 @@ MODEL_TEST(test_stack_integration_rules)
 		"'namespace': 'g', 'repository': 'r', 'branch': 'main'}";
 
 	cJSON_Delete(make(m, DEFAULT));
-	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->padmin, NULL,
-			  "{'name': 'Child GL', 'space': 'childspace', "
-			  "'api_host_url': 'https://c.example'}"));
+	cJSON_Delete(make(m, CHILD_GL));
 
 	/* childspace inherits from parentspace: usable */
 	cJSON_Delete(make(m, VPC));
@@ -1954,9 +1945,7 @@ MODEL_TEST(test_stack_patch)
 	static const char to_sibling[] = "{'space': 'siblingspace'}";
 	char body[64];
 
-	cJSON_Delete(DONE(m, INTEGRATION_CREATE, &m->sib, NULL,
-			  "{'name': 'Sibling GL', 'space': 'siblingspace', "
-			  "'api_host_url': 'https://s.example'}"));
+	cJSON_Delete(make(m, SIBLING_GL));
 
 	/* required fields stay non-null */
 	for (size_t i = 0; i < COUNT(required); i++) {
@@ -2024,17 +2013,42 @@ MODEL_TEST(test_stack_delete)
 /* ------------------------------------------------------------------ */
 /* authz on the snapshot */
 
+/* The role sh_authz_role should find on a space. */
+struct want_role {
+	const char *space;
+	enum sh_role role;
+};
+
+/* Checks sh_authz_role on az for each of the n spaces of want; a failure
+ * names the space and the caller's line (EXPECT_ROLES). */
+static void
+expect_roles_at(int line, const struct sh_authz *az,
+		const struct want_role *want, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		enum sh_role got = sh_authz_role(az, want[i].space);
+
+		if (got != want[i].role)
+			fail_msg("line %d: on \"%s\": expected %s, got %s", line,
+				 want[i].space, sh_role_name(want[i].role),
+				 sh_role_name(got));
+	}
+}
+
+#define EXPECT_ROLES(az, ...)                                                \
+	expect_roles_at(__LINE__, (az), (const struct want_role[]){__VA_ARGS__}, \
+			sizeof((const struct want_role[]){__VA_ARGS__}) /    \
+				sizeof(struct want_role))
+
 MODEL_TEST(test_authz_roles)
 {
 	struct sh_authz *az = NULL;
 	const char *why;
 
 	OK(sh_authz_load(m->db, m->padmin.user_id, &az, &err));
-	assert_int_equal(sh_authz_role(az, "parentspace"), SH_ROLE_ADMIN);
-	assert_int_equal(sh_authz_role(az, "childspace"), SH_ROLE_ADMIN);
-	assert_int_equal(sh_authz_role(az, "siblingspace"), SH_ROLE_NONE);
-	assert_int_equal(sh_authz_role(az, "root"), SH_ROLE_NONE);
-	assert_int_equal(sh_authz_role(az, "nowhere"), SH_ROLE_NONE);
+	EXPECT_ROLES(az, {"parentspace", SH_ROLE_ADMIN}, {"childspace", SH_ROLE_ADMIN},
+		     {"siblingspace", SH_ROLE_NONE}, {"root", SH_ROLE_NONE},
+		     {"nowhere", SH_ROLE_NONE});
 	assert_false(sh_authz_is_root_admin(az));
 	assert_true(sh_authz_within(az, "childspace", "parentspace"));
 	assert_true(sh_authz_within(az, "childspace", "childspace"));
@@ -2055,8 +2069,7 @@ MODEL_TEST(test_authz_roles)
 	sh_authz_free(az);
 
 	OK(sh_authz_load(m->db, m->creader.user_id, &az, &err));
-	assert_int_equal(sh_authz_role(az, "childspace"), SH_ROLE_READ);
-	assert_int_equal(sh_authz_role(az, "parentspace"), SH_ROLE_NONE);
+	EXPECT_ROLES(az, {"childspace", SH_ROLE_READ}, {"parentspace", SH_ROLE_NONE});
 	/* a reader of a space that can use it lists it, not administers it */
 	assert_true(sh_authz_may_list_integration(az, false, "parentspace"));
 	assert_false(sh_authz_may_admin_integration(az, false, "parentspace"));
@@ -2077,8 +2090,7 @@ MODEL_TEST(test_authz_roles)
 			  &err));
 	OK(sh_db_commit(m->db, &err));
 	OK(sh_authz_load(m->db, m->creader.user_id, &az, &err));
-	assert_int_equal(sh_authz_role(az, "childspace"), SH_ROLE_WRITE);
-	assert_int_equal(sh_authz_role(az, "siblingspace"), SH_ROLE_NONE);
+	EXPECT_ROLES(az, {"childspace", SH_ROLE_WRITE}, {"siblingspace", SH_ROLE_NONE});
 	sh_authz_free(az);
 }
 
