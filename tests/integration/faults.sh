@@ -87,10 +87,6 @@ rows() {
 	as_run_user sqlite3 -cmd '.timeout 5000' "$DB" "SELECT count(*) FROM $1" 2>/dev/null || echo "?"
 }
 
-spool_count() {
-	find "$SPOOL/$1" -mindepth 1 -maxdepth 1 -type f ! -name '.*' 2>/dev/null | wc -l
-}
-
 # state: what a delivery stores -- rows and spool files (their names too).
 state() {
 	echo "deliveries=$(rows deliveries) runs=$(rows runs) new=$(spool_count new) tmp=$(spool_count tmp) files=$(ls "$SPOOL/new" "$SPOOL/tmp" 2>/dev/null | md5sum | cut -c1-8)"
@@ -170,6 +166,8 @@ drain() {
 	DRAIN_RUNS=0
 	for ((i = 0; i < 40; i++)); do
 		[ "$(spool_count new)" = 0 ] && [ "$(spool_count deferred)" = 0 ] && return 0
+		# Only deferred ones left: time must pass for them to be due
+		# (retry_initial 1s).
 		[ "$(spool_count new)" = 0 ] && sleep 1.1
 		report
 		DRAIN_RUNS=$((DRAIN_RUNS + 1))
@@ -260,9 +258,7 @@ mock_start main 0 --seed "$SEED" --token "$API_TOKEN" --record "$T/mock.record" 
 GL=http://127.0.0.1:$MOCK_PORT
 GL_PID=$MOCK_PID
 
-nginx_conf "$N" "$PORT" "$SOCK" || bail "cannot make an nginx config from nginx/stackhook.conf"
-spawn_logged_responders 2
-nginx_start "$N" "$BASE/healthz" || { show_log "$N/error.log"; bail "nginx did not start"; }
+serve_responders 2
 PIDS=$(sort -n "$PIDFILE" | tr '\n' ' ')
 http GET "$BASE/healthz"
 check_eval "nginx + two responders (PIDs $PIDS) on a database and spool of their own file systems: /healthz 200" \
@@ -395,6 +391,7 @@ serving() {
 	return 1
 }
 if wait_for serving 5; then
+	# What is tested: no answer while the lock is held (time must pass).
 	sleep 0.5
 	check_eval "a delivery waits on the held lock in responder $SERVING (still unanswered after 0.5 s)" \
 		'kill -0 "$CURL" 2>/dev/null && [ ! -s "$T/b1.status" ]'
@@ -536,7 +533,15 @@ held_reporter() {
 	"$SH_CLI" -c "$CONF" report >>"$T/log/killed.out" 2>>"$T/log/killed.err" &
 	P=$!
 	wait_for "tail -n +$((RECORD0 + 1)) '$T/mock.record' | grep -q '$3'" 5
+	# Aimed, not waited for: the next request is half a second on, well
+	# inside its 2 s delay.
 	sleep 0.5
+}
+
+# held_done: the mock has finished the held request (its record, the one
+# with a fault, is written after GitLab's side of it is done).
+held_done() {
+	since_held | grep -q '"fault": {'
 }
 
 # since_held: what the mock recorded since held_reporter started.
@@ -570,7 +575,7 @@ check_eval "the reporter is held in POST /deployments (its status sent, the depl
 	'kill -0 "$P" 2>/dev/null && since_held | grep -q "statuses/$S7" &&
 	 ! since_held | grep "/deployments" | grep -q "\"POST\""'
 kill_held
-sleep 1.5
+wait_for held_done 5
 mq_is "... killed there: GitLab created the deployment all the same" "" \
 	"[d['status'] for d in S['deployments'] if d['sha'] == '$S7']" '["running"]'
 drain
@@ -602,7 +607,7 @@ kill_held
 report
 check_eval "the next reporter, at once: exit 0, the comment deferred ($SUMMARY)" \
 	'[ "$REPORT_RC" = 0 ] && [ "$(spool_count deferred)" = 1 ]'
-sleep 2
+wait_for held_done 5
 mq_is "... GitLab wrote the killed reporter's comment all the same, and only it" "" \
 	"len([n for n in S['notes'] if n['noteable_iid'] == 202])" '1'
 drain
@@ -628,7 +633,7 @@ held_reporter "{\"match\":\"^POST .*/statuses/$S9\",\"action\":\"pass\",\"delay\
 check_eval "the reporter sent $S8's newest state (success) and is held in the next request" \
 	'kill -0 "$P" 2>/dev/null && since_held | grep "statuses/$S8" | grep -q "\"success\""'
 kill_held
-sleep 2
+wait_for held_done 5
 drain
 mq_is "the next reporter: GitLab's status for $S8 is still success (no superseded state sent after it)" "$BUG_COALESCED_AFTER" \
 	"latest('$S8', 'stackhook/diaspora')" success

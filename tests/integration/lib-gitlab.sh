@@ -46,6 +46,14 @@ ctl() {
 	ctl_at "$GL" "$@"
 }
 
+# fault_taken ID [MOCK-URL]: the mock's fault ID (a count of 1) is used
+# up, i.e. the request it delays or answers has reached the mock.
+fault_taken() {
+	ctl_at "${2:-$GL}" GET faults &&
+		python3 -c 'import json, sys
+sys.exit(any(f["id"] == int(sys.argv[2]) for f in json.load(open(sys.argv[1]))))' "$T/ctl.json" "$1"
+}
+
 # clear_requests [MOCK-URL]: the mock (default: $GL) forgets the requests
 # it recorded so far; bails when it cannot.
 clear_requests() {

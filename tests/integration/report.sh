@@ -270,7 +270,7 @@ mock_start main 0 --seed "$SEED" --token "$API_TOKEN" ||
 GL=http://127.0.0.1:$MOCK_PORT
 GL_PID=$MOCK_PID
 
-nginx_responder "$N" "$PORT" "$SOCK" "$BASE/healthz"
+serve_instance
 
 api_json POST /api/v1/integrations \
 	"{\"name\":\"GitLab\",\"type\":\"default\",\"api_host_url\":\"$GL\",\"api_token\":\"$API_TOKEN\"}"
@@ -751,12 +751,14 @@ SHA_M=$(sha f3) SHA_N=$(sha f4) SHA_O=$(sha f5)
 for s in "$SHA_M" "$SHA_N" "$SHA_O"; do manual_run diaspora "$s"; done
 ctl POST faults "{\"match\":\"POST .*/statuses/$SHA_N\",\"action\":\"pass\",\"delay\":2,\"count\":1}" ||
 	fail "delay fault queued" "$(cat "$T/ctl.json")"
+FAULT_N=$(jv "d['id']" "$T/ctl.json")
 clear_requests
 "$SH_CLI" -c "$CONF" report >"$T/r2.out" 2>"$T/r2.err" &
 P2=$!
 track_pid "$P2"
 if wait_for '[ "$(requests_for "$GL" "$SHA_M")" -ge 1 ]' 5; then
-	sleep 0.3
+	# On into the delayed request for $SHA_N.
+	wait_for "fault_taken '$FAULT_N'" 5
 	check_eval "the reporter is held in the request for $SHA_N after sending $SHA_M" \
 		'kill -0 "$P2" 2>/dev/null && [ "$(requests_for "$GL" "$SHA_N")" = 0 ] && [ "$(requests_for "$GL" "$SHA_O")" = 0 ]'
 	kill -KILL "$P2"
@@ -829,6 +831,7 @@ t0=$(date +%s%N)
 "$SH_CLI" -c "$CONF" report --for 5 >"$T/for.out" 2>"$T/for.err" &
 PF=$!
 track_pid "$PF"
+# What is tested: a push while report --for already waits (1 s into it).
 sleep 1
 hook gitlab "$SECRET" "$T/push_for.json" "Push Hook"
 t1=$(date +%s%N)
