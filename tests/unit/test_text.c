@@ -921,6 +921,43 @@ test_slug_check(void **state)
 /* ------------------------------------------------------------------ */
 /* git names */
 
+/* valid accepts each of good and refuses each of bad; a failure says what
+ * kind of name ("a ref name") it was checked as. */
+static void
+expect_names(bool (*valid)(const char *), const char *what,
+	     const char *const *good, size_t n_good, const char *const *bad,
+	     size_t n_bad)
+{
+	for (size_t i = 0; i < n_good; i++)
+		if (!valid(good[i]))
+			fail_msg("\"%s\" was refused as %s", good[i], what);
+	for (size_t i = 0; i < n_bad; i++)
+		if (valid(bad[i]))
+			fail_msg("\"%s\" was accepted as %s", bad[i], what);
+}
+
+#define EXPECT_NAMES(valid, what, good, bad)                                 \
+	expect_names((valid), (what), (good), COUNT(good), (bad), COUNT(bad))
+
+/* valid accepts max copies of c and refuses max + 1: max is the longest. */
+static void
+expect_longest(bool (*valid)(const char *), const char *what, char c,
+	       size_t max)
+{
+	char *name = malloc(max + 2);
+
+	assert_non_null(name);
+	memset(name, c, max + 1);
+	name[max] = '\0';
+	if (!valid(name))
+		fail_msg("%zu characters were refused as %s", max, what);
+	name[max] = c;
+	name[max + 1] = '\0';
+	if (valid(name))
+		fail_msg("%zu characters were accepted as %s", max + 1, what);
+	free(name);
+}
+
 static void
 test_git_sha(void **state)
 {
@@ -956,21 +993,10 @@ test_git_ref_names(void **state)
 		"a?", "a*", "a[b", "a\\b", "a\001b", "a\x1f", "a\x7f", "a\tb",
 		"a\nb", "/",
 	};
-	char name[SH_GIT_REF_MAX + 2];
 
 	(void)state;
-	for (size_t i = 0; i < COUNT(good); i++)
-		if (!sh_git_ref_name_valid(good[i]))
-			fail_msg("\"%s\" was refused as a ref name", good[i]);
-	for (size_t i = 0; i < COUNT(bad); i++)
-		if (sh_git_ref_name_valid(bad[i]))
-			fail_msg("\"%s\" was accepted as a ref name", bad[i]);
-	memset(name, 'r', SH_GIT_REF_MAX);
-	name[SH_GIT_REF_MAX] = '\0';
-	assert_true(sh_git_ref_name_valid(name));
-	name[SH_GIT_REF_MAX] = 'r';
-	name[SH_GIT_REF_MAX + 1] = '\0';
-	assert_false(sh_git_ref_name_valid(name));
+	EXPECT_NAMES(sh_git_ref_name_valid, "a ref name", good, bad);
+	expect_longest(sh_git_ref_name_valid, "a ref name", 'r', SH_GIT_REF_MAX);
 }
 
 static void
@@ -988,19 +1014,9 @@ test_git_namespace(void **state)
 	char path[SH_GIT_PATH_MAX + 64];
 
 	(void)state;
-	for (size_t i = 0; i < COUNT(good); i++)
-		if (!sh_git_namespace_valid(good[i]))
-			fail_msg("\"%s\" was refused as a namespace", good[i]);
-	for (size_t i = 0; i < COUNT(bad); i++)
-		if (sh_git_namespace_valid(bad[i]))
-			fail_msg("\"%s\" was accepted as a namespace", bad[i]);
+	EXPECT_NAMES(sh_git_namespace_valid, "a namespace", good, bad);
 	/* a segment of 255 characters is fine, 256 is not */
-	memset(path, 's', 255);
-	path[255] = '\0';
-	assert_true(sh_git_namespace_valid(path));
-	memset(path, 's', 256);
-	path[256] = '\0';
-	assert_false(sh_git_namespace_valid(path));
+	expect_longest(sh_git_namespace_valid, "a namespace", 's', 255);
 	/* at most SH_GIT_PATH_MAX in all: segments of 9 and '/' */
 	memset(path, 'n', sizeof(path));
 	for (size_t i = 9; i < sizeof(path); i += 10)
@@ -1023,21 +1039,10 @@ test_git_project(void **state)
 		"", ".", "..", "a/b", "/a", "a/", "a b", "a\tb", "caf\xc3\xa9", "a~",
 		"a:b",
 	};
-	char path[300];
 
 	(void)state;
-	for (size_t i = 0; i < COUNT(good); i++)
-		if (!sh_git_project_valid(good[i]))
-			fail_msg("\"%s\" was refused as a project path", good[i]);
-	for (size_t i = 0; i < COUNT(bad); i++)
-		if (sh_git_project_valid(bad[i]))
-			fail_msg("\"%s\" was accepted as a project path", bad[i]);
-	memset(path, 'p', 255);
-	path[255] = '\0';
-	assert_true(sh_git_project_valid(path));
-	path[255] = 'p';
-	path[256] = '\0';
-	assert_false(sh_git_project_valid(path));
+	EXPECT_NAMES(sh_git_project_valid, "a project path", good, bad);
+	expect_longest(sh_git_project_valid, "a project path", 'p', 255);
 }
 
 static void
@@ -1052,21 +1057,10 @@ test_git_subdir(void **state)
 		"infra/../x", "infra/./x", "infra//vpc", "a\nb", "a\x01", "a\x7f",
 		"a\tb",
 	};
-	char path[SH_GIT_PATH_MAX + 2];
 
 	(void)state;
-	for (size_t i = 0; i < COUNT(good); i++)
-		if (!sh_git_subdir_valid(good[i]))
-			fail_msg("\"%s\" was refused as a subdirectory", good[i]);
-	for (size_t i = 0; i < COUNT(bad); i++)
-		if (sh_git_subdir_valid(bad[i]))
-			fail_msg("\"%s\" was accepted as a subdirectory", bad[i]);
-	memset(path, 'd', SH_GIT_PATH_MAX);
-	path[SH_GIT_PATH_MAX] = '\0';
-	assert_true(sh_git_subdir_valid(path));
-	path[SH_GIT_PATH_MAX] = 'd';
-	path[SH_GIT_PATH_MAX + 1] = '\0';
-	assert_false(sh_git_subdir_valid(path));
+	EXPECT_NAMES(sh_git_subdir_valid, "a subdirectory", good, bad);
+	expect_longest(sh_git_subdir_valid, "a subdirectory", 'd', SH_GIT_PATH_MAX);
 }
 
 /* sh_updates_escape: one URL component for GitLab's API. */
