@@ -26,6 +26,7 @@ struct store {
 	char db_path[PATH_MAX];
 	char spool[PATH_MAX]; /* where the spool tests make theirs */
 	struct sh_db *db; /* migrated, for the tests that use the fixture */
+	struct sh_instance *inst; /* for the instance tests */
 };
 
 static int
@@ -71,18 +72,42 @@ store_setup(void **state)
 	return 0;
 }
 
+/* Opens an instance (initialized when init) in the fixture's directory. */
+static int
+add_instance(void **state, bool init)
+{
+	struct store *s = *state;
+
+	return tu_make_instance(s->dir.path, NULL, init, &s->inst);
+}
+
+/* Fixture: an instance on dir_setup's directory, never initialized. */
+static int
+bare_instance_setup(void **state)
+{
+	return dir_setup(state) < 0 ? -1 : add_instance(state, false);
+}
+
+/* Fixture: store_setup with an initialized instance in the same directory;
+ * on SQLite its database is the fixture's file, which tests spoil. */
+static int
+instance_setup(void **state)
+{
+	return store_setup(state) < 0 ? -1 : add_instance(state, true);
+}
+
+/* Undoes any of the fixtures above.  struct store starts with its
+ * struct tu_dir, so tu_dir_teardown removes the directory and frees it. */
 static int
 store_teardown(void **state)
 {
 	struct store *s = *state;
-	int rc;
 
-	if (s == NULL)
-		return 0;
-	sh_db_close(s->db);
-	rc = tu_rmtree(s->dir.path);
-	free(s);
-	return rc;
+	if (s != NULL) {
+		sh_instance_free(s->inst);
+		sh_db_close(s->db);
+	}
+	return tu_dir_teardown(state);
 }
 
 /* The statement of a one-row query (a literal), stepped to its row;
@@ -1151,17 +1176,14 @@ static void
 test_instance_health_missing(void **state)
 {
 	struct store *s = *state;
-	struct sh_instance *inst;
 	struct sh_health h;
 
-	assert_int_equal(tu_make_instance(s->dir.path, NULL, false, &inst), 0);
-	sh_instance_health(inst, &h);
+	sh_instance_health(s->inst, &h);
 	assert_false(h.ok);
 	assert_non_null(strstr(h.database, "stackhook init"));
 	assert_string_not_equal(h.spool, "");
 	assert_string_not_equal(h.secret_key, "");
-	assert_null(inst->db);
-	sh_instance_free(inst);
+	assert_null(s->inst->db);
 }
 
 static void
@@ -1169,12 +1191,11 @@ test_instance_health_not_a_database(void **state)
 {
 	struct store *s = *state;
 	char text[4096];
-	struct sh_instance *inst;
+	struct sh_instance *inst = s->inst;
 	struct sh_health h;
 	struct sh_db *db;
 	struct sh_err err;
 
-	assert_int_equal(tu_make_instance(s->dir.path, NULL, true, &inst), 0);
 	sh_db_close(s->db);
 	s->db = NULL;
 	unlink(s->db_path);
@@ -1191,23 +1212,20 @@ test_instance_health_not_a_database(void **state)
 	assert_int_equal(sh_instance_db(inst, &db, &err), -1);
 	assert_null(db);
 	assert_int_equal(err.code, SH_E_STORAGE);
-	sh_instance_free(inst);
 }
 
 static void
 test_instance_health_old_schema(void **state)
 {
 	struct store *s = *state;
-	struct sh_instance *inst;
+	struct sh_instance *inst = s->inst;
 	struct sh_health h;
 
 	/* the fixture's database is migrated; take its schema back */
-	assert_int_equal(tu_make_instance(s->dir.path, NULL, true, &inst), 0);
 	assert_int_equal(sh_db_exec(s->db, "DELETE FROM schema_migrations", NULL), 0);
 	sh_instance_health(inst, &h);
 	assert_false(h.ok);
 	assert_non_null(strstr(h.database, "stackhook init"));
-	sh_instance_free(inst);
 }
 
 static void
@@ -1215,14 +1233,13 @@ test_instance_health_ok(void **state)
 {
 	struct store *s = *state;
 	const unsigned char *key;
-	struct sh_instance *inst;
+	struct sh_instance *inst = s->inst;
 	struct sh_health h;
 	struct sh_db *db, *again;
 	struct sh_err err;
 	char path[PATH_MAX], *bytes;
 	size_t len;
 
-	assert_int_equal(tu_make_instance(s->dir.path, NULL, true, &inst), 0);
 	sh_instance_health(inst, &h);
 	if (!h.ok)
 		fail_msg("unhealthy: db \"%s\" spool \"%s\" key \"%s\"", h.database,
@@ -1249,7 +1266,6 @@ test_instance_health_ok(void **state)
 	assert_null(inst->db);
 	assert_int_equal(sh_instance_db(inst, &db, &err), 0);
 	assert_non_null(db);
-	sh_instance_free(inst);
 }
 
 static void
@@ -1272,6 +1288,8 @@ main(void)
 {
 #define D(f) cmocka_unit_test_setup_teardown(f, dir_setup, store_teardown)
 #define S(f) cmocka_unit_test_setup_teardown(f, store_setup, store_teardown)
+#define B(f) cmocka_unit_test_setup_teardown(f, bare_instance_setup, store_teardown)
+#define I(f) cmocka_unit_test_setup_teardown(f, instance_setup, store_teardown)
 	const struct CMUnitTest tests[] = {
 		D(test_open_missing),
 		D(test_open_not_a_database),
@@ -1303,13 +1321,15 @@ main(void)
 		D(test_spool_check_fails),
 		D(test_spool_prepare_over_file),
 		D(test_spool_stats_and_tally),
-		D(test_instance_health_missing),
-		S(test_instance_health_not_a_database),
-		S(test_instance_health_old_schema),
-		S(test_instance_health_ok),
+		B(test_instance_health_missing),
+		I(test_instance_health_not_a_database),
+		I(test_instance_health_old_schema),
+		I(test_instance_health_ok),
 		D(test_instance_open_bad_config),
 	};
 #undef D
 #undef S
+#undef B
+#undef I
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
