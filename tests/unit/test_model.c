@@ -1647,7 +1647,8 @@ MODEL_TEST(test_integration_rotate)
 
 MODEL_TEST(test_integration_delete_detaches)
 {
-	cJSON *page = NULL;
+	static const char *const vpc[] = {"vpc"}, *const dns[] = {"dns"};
+	static const char *const both[] = {"vpc", "dns"};
 	struct sh_stack_filter detached = {.detached = true};
 	struct sh_stack_filter by_prod = {.integration = "gitlab-prod"};
 	char first_url[256], first_secret[256];
@@ -1669,16 +1670,9 @@ MODEL_TEST(test_integration_delete_detaches)
 			  "'namespace': 'g', 'repository': 'dns', "
 			  "'branch': 'main'}"));
 
-	OK(sh_stacks_list(m->db, m->prefix, &m->root, &by_prod, &first_page, &page,
-			  &err));
-	assert_int_equal(page_count(page), 1);
-	cJSON_Delete(page);
+	expect_sees(m, STACKS, &m->root, &by_prod, vpc, COUNT(vpc));
 	/* the detached filter shows dns only */
-	OK(sh_stacks_list(m->db, m->prefix, &m->root, &detached, &first_page, &page,
-			  &err));
-	assert_int_equal(page_count(page), 1);
-	assert_true(page_has(page, "id", "dns"));
-	cJSON_Delete(page);
+	expect_sees(m, STACKS, &m->root, &detached, dns, COUNT(dns));
 
 	OUTSIDERS_REFUSED(m, INTEGRATION_DELETE, "gitlab-prod", NULL, NULL);
 	DONE(m, INTEGRATION_DELETE, &m->padmin, "gitlab-prod", NULL);
@@ -1702,12 +1696,7 @@ MODEL_TEST(test_integration_delete_detaches)
 	out = DONE(m, STACK_GET, &m->creader, "vpc", NULL);
 	assert_true(is_null(out, "integration"));
 	cJSON_Delete(out);
-	OK(sh_stacks_list(m->db, m->prefix, &m->root, &detached, &first_page, &page,
-			  &err));
-	assert_int_equal(page_count(page), 2);
-	assert_true(page_has(page, "id", "vpc"));
-	assert_true(page_has(page, "id", "dns"));
-	cJSON_Delete(page);
+	expect_sees(m, STACKS, &m->root, &detached, both, COUNT(both));
 
 	/* the same name again: same URL, new secret, a new internal id; vpc
 	 * stays detached */
@@ -1726,10 +1715,7 @@ MODEL_TEST(test_integration_delete_detaches)
 	out = DONE(m, STACK_GET, &m->root, "vpc", NULL);
 	assert_true(is_null(out, "integration"));
 	cJSON_Delete(out);
-	OK(sh_stacks_list(m->db, m->prefix, &m->root, &by_prod, &first_page, &page,
-			  &err));
-	assert_int_equal(page_count(page), 0);
-	cJSON_Delete(page);
+	expect_sees(m, STACKS, &m->root, &by_prod, NULL, 0);
 	/* and it can be attached again */
 	DONE_SHOWS(m, STACK_PATCH, &m->padmin, "vpc",
 		   "{'integration': 'gitlab-prod'}",
@@ -2040,6 +2026,43 @@ expect_roles_at(int line, const struct sh_authz *az,
 			sizeof((const struct want_role[]){__VA_ARGS__}) /    \
 				sizeof(struct want_role))
 
+/* What sh_authz_may_list_integration or sh_authz_may_admin_integration
+ * should answer for an integration (the default one or of a space). */
+struct want_may {
+	enum { MAY_LIST, MAY_ADMIN } may;
+	bool is_default;
+	const char *space;
+	bool yes;
+};
+
+/* Checks each of the n answers of want on az; a failure names the
+ * question and the caller's line (EXPECT_MAY). */
+static void
+expect_may_at(int line, const struct sh_authz *az, const struct want_may *want,
+	      size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct want_may *w = &want[i];
+		bool got = w->may == MAY_ADMIN
+				   ? sh_authz_may_admin_integration(az, w->is_default,
+								    w->space)
+				   : sh_authz_may_list_integration(az, w->is_default,
+								   w->space);
+
+		if (got != w->yes)
+			fail_msg("line %d: may %s the %s integration of \"%s\": "
+				 "expected %s, got %s",
+				 line, w->may == MAY_ADMIN ? "admin" : "list",
+				 w->is_default ? "default" : "space", w->space,
+				 w->yes ? "yes" : "no", got ? "yes" : "no");
+	}
+}
+
+#define EXPECT_MAY(az, ...)                                                  \
+	expect_may_at(__LINE__, (az), (const struct want_may[]){__VA_ARGS__},    \
+		      sizeof((const struct want_may[]){__VA_ARGS__}) /           \
+			      sizeof(struct want_may))
+
 MODEL_TEST(test_authz_roles)
 {
 	struct sh_authz *az = NULL;
@@ -2062,26 +2085,28 @@ MODEL_TEST(test_authz_roles)
 	assert_false(sh_authz_can_use(az, false, "childspace", "parentspace", &why));
 	assert_non_null(why);
 	assert_true(sh_authz_can_use(az, true, "root", "siblingspace", NULL));
-	assert_true(sh_authz_may_admin_integration(az, false, "childspace"));
-	assert_false(sh_authz_may_admin_integration(az, true, "root"));
-	assert_true(sh_authz_may_list_integration(az, true, "root"));
-	assert_false(sh_authz_may_list_integration(az, false, "siblingspace"));
+	EXPECT_MAY(az, {MAY_ADMIN, false, "childspace", true},
+		   {MAY_ADMIN, true, "root", false}, {MAY_LIST, true, "root", true},
+		   {MAY_LIST, false, "siblingspace", false});
 	sh_authz_free(az);
 
 	OK(sh_authz_load(m->db, m->creader.user_id, &az, &err));
 	EXPECT_ROLES(az, {"childspace", SH_ROLE_READ}, {"parentspace", SH_ROLE_NONE});
-	/* a reader of a space that can use it lists it, not administers it */
-	assert_true(sh_authz_may_list_integration(az, false, "parentspace"));
-	assert_false(sh_authz_may_admin_integration(az, false, "parentspace"));
-	/* a space integration of root reaches childspace through the chain */
-	assert_true(sh_authz_may_list_integration(az, false, "root"));
-	assert_false(sh_authz_may_list_integration(az, false, "siblingspace"));
+	EXPECT_MAY(az,
+		   /* a reader of a space that can use it lists it, not
+		    * administers it */
+		   {MAY_LIST, false, "parentspace", true},
+		   {MAY_ADMIN, false, "parentspace", false},
+		   /* a space integration of root reaches childspace through
+		    * the chain */
+		   {MAY_LIST, false, "root", true},
+		   {MAY_LIST, false, "siblingspace", false});
 	sh_authz_free(az);
 
 	OK(sh_authz_load(m->db, m->root.user_id, &az, &err));
 	assert_true(sh_authz_is_root_admin(az));
 	assert_int_equal(sh_authz_role(az, "siblingspace"), SH_ROLE_ADMIN);
-	assert_true(sh_authz_may_admin_integration(az, true, "root"));
+	EXPECT_MAY(az, {MAY_ADMIN, true, "root", true});
 	sh_authz_free(az);
 
 	/* a role granted higher up and lower down: the highest counts */
