@@ -181,14 +181,25 @@ def ruby_hash_inspect(errors):
     return "{" + ", ".join(parts) + "}"
 
 
-def p_str(params, name, required=False):
-    """A String parameter the Grape way: numbers and booleans are coerced,
-    objects and arrays are "invalid", missing is None (or "missing")."""
+NOT_GIVEN = object()
+
+
+def p_given(params, name, required):
+    """params[name], or NOT_GIVEN when it is absent or null, which Grape
+    treats alike (a 400 "is missing" when the parameter is required)."""
     if name not in params or params[name] is None:
         if required:
             raise param_error("%s is missing" % name)
+        return NOT_GIVEN
+    return params[name]
+
+
+def p_str(params, name, required=False):
+    """A String parameter the Grape way: numbers and booleans are coerced,
+    objects and arrays are "invalid", missing is None (or "missing")."""
+    value = p_given(params, name, required)
+    if value is NOT_GIVEN:
         return None
-    value = params[name]
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -204,11 +215,9 @@ FALSE_WORDS = {"0", "false", "f", "no", "n", "off"}
 
 def p_bool(params, name, required=False, default=None):
     """A Boolean parameter (Grape/dry-types Params::Bool spellings)."""
-    if name not in params or params[name] is None:
-        if required:
-            raise param_error("%s is missing" % name)
+    value = p_given(params, name, required)
+    if value is NOT_GIVEN:
         return default
-    value = params[name]
     if isinstance(value, bool):
         return value
     if isinstance(value, int) and value in (0, 1):
@@ -241,6 +250,18 @@ def p_choice(params, name, choices, default=None, required=False):
     if value not in choices:
         raise param_error("%s does not have a valid value" % name)
     return value
+
+
+def form_params(text):
+    """Form-encoded pairs (a query or an urlencoded body) the Grape way:
+    "key[]" collects an array, a plain key keeps its last value."""
+    params = {}
+    for key, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
+        if key.endswith("[]"):
+            params.setdefault(key[:-2], []).append(value)
+        else:
+            params[key] = value
+    return params
 
 
 def url_errors(value):
@@ -2118,12 +2139,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def parse_params(self, body, query):
         """Grape merges query and body parameters (JSON, form or multipart);
         "key[]" collects arrays.  Returns (params, parsed body for records)."""
-        params = {}
-        for key, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
-            if key.endswith("[]"):
-                params.setdefault(key[:-2], []).append(value)
-            else:
-                params[key] = value
+        params = form_params(query)
         if not body:
             return params, None
         ctype = (self.headers.get("Content-Type") or "").lower()
@@ -2150,12 +2166,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             text = body.decode("utf-8")
         except UnicodeDecodeError:
             raise param_error("The request body is not valid UTF-8")
-        form = {}
-        for key, value in urllib.parse.parse_qsl(text, keep_blank_values=True):
-            if key.endswith("[]"):
-                form.setdefault(key[:-2], []).append(value)
-            else:
-                form[key] = value
+        form = form_params(text)
         params.update(form)
         return params, form
 
