@@ -87,76 +87,81 @@ expect_error(const struct sh_http_response *resp, int status, const char *code,
 /* ------------------------------------------------------------------ */
 /* sh_router_match */
 
+/* A route pattern, a route, and what sh_router_match makes of them. */
+struct match_case {
+	const char *pattern, *route;
+	int match;           /* what it returns */
+	const char *args[2]; /* the wildcards' values on a match */
+};
+
 static void
-test_match_literal(void **state)
+expect_matches(const struct match_case *cases, size_t n)
 {
 	char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX];
 
+	for (size_t i = 0; i < n; i++) {
+		const struct match_case *c = &cases[i];
+
+		if (sh_router_match(c->pattern, c->route, args) != c->match)
+			fail_msg("\"%s\" on \"%s\": expected %d", c->pattern, c->route,
+				 c->match);
+		for (size_t a = 0; a < 2 && c->args[a] != NULL; a++)
+			assert_string_equal(args[a], c->args[a]);
+	}
+}
+
+static void
+test_match_literal(void **state)
+{
+	static const struct match_case cases[] = {
+		{"/healthz", "/healthz", 1, {NULL}},
+		{"/healthz", "/healthz/", 1, {NULL}},
+		/* no partial matches, either way */
+		{"/healthz", "/healthzx", 0, {NULL}},
+		{"/healthz", "/health", 0, {NULL}},
+		{"/healthz", "/healthz/x", 0, {NULL}},
+		{"/healthz", "/healthz//", 0, {NULL}},
+		{"/healthz", "/", 0, {NULL}},
+		{"/healthz", "", 0, {NULL}},
+		{"/healthz", "/HEALTHZ", 0, {NULL}},
+		{"/api/v1/whoami", "/api/v1/whoami", 1, {NULL}},
+		{"/api/v1/whoami", "/api/v1", 0, {NULL}},
+		{"/api/v1/whoami", "/api/v2/whoami", 0, {NULL}},
+	};
+
 	(void)state;
-	assert_int_equal(sh_router_match("/healthz", "/healthz", args), 1);
-	assert_int_equal(sh_router_match("/healthz", "/healthz/", args), 1);
-	/* no partial matches, either way */
-	assert_int_equal(sh_router_match("/healthz", "/healthzx", args), 0);
-	assert_int_equal(sh_router_match("/healthz", "/health", args), 0);
-	assert_int_equal(sh_router_match("/healthz", "/healthz/x", args), 0);
-	assert_int_equal(sh_router_match("/healthz", "/healthz//", args), 0);
-	assert_int_equal(sh_router_match("/healthz", "/", args), 0);
-	assert_int_equal(sh_router_match("/healthz", "", args), 0);
-	assert_int_equal(sh_router_match("/healthz", "/HEALTHZ", args), 0);
-	assert_int_equal(sh_router_match("/api/v1/whoami", "/api/v1/whoami", args), 1);
-	assert_int_equal(sh_router_match("/api/v1/whoami", "/api/v1", args), 0);
-	assert_int_equal(sh_router_match("/api/v1/whoami", "/api/v2/whoami", args), 0);
+	expect_matches(cases, FAKE_COUNT(cases));
 }
 
 static void
 test_match_wildcards(void **state)
 {
-	char args[SH_ROUTE_MAX_ARGS][SH_ROUTE_ARG_MAX];
+	static const struct match_case cases[] = {
+		{"/api/v1/spaces/{}", "/api/v1/spaces/dev", 1, {"dev"}},
+		{"/api/v1/spaces/{}", "/api/v1/spaces/dev/", 1, {"dev"}},
+		/* a wildcard is one whole, non-empty segment */
+		{"/api/v1/spaces/{}", "/api/v1/spaces/", 0, {NULL}},
+		{"/api/v1/spaces/{}", "/api/v1/spaces", 0, {NULL}},
+		{"/api/v1/spaces/{}", "/api/v1/spaces//", 0, {NULL}},
+		{"/api/v1/spaces/{}", "/api/v1/spaces/a/b", 0, {NULL}},
+		/* several */
+		{"/api/v1/spaces/{}/members/{}", "/api/v1/spaces/dev/members/alice", 1,
+		 {"dev", "alice"}},
+		{"/api/v1/spaces/{}/members/{}", "/api/v1/spaces/dev/members/", 0,
+		 {NULL}},
+		{"/api/v1/spaces/{}/members/{}", "/api/v1/spaces/dev/member/alice", 0,
+		 {NULL}},
+		/* a wildcard followed by a literal tail */
+		{"/api/v1/integrations/{}/details",
+		 "/api/v1/integrations/gitlab-prod/details", 1, {"gitlab-prod"}},
+		{"/api/v1/integrations/{}/details", "/api/v1/integrations/gitlab-prod",
+		 0, {NULL}},
+		/* decoded characters in a segment are kept as they are */
+		{"/a/{}", "/a/x y.z", 1, {"x y.z"}},
+	};
 
 	(void)state;
-	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces/dev",
-					 args),
-			 1);
-	assert_string_equal(args[0], "dev");
-	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces/dev/",
-					 args),
-			 1);
-	assert_string_equal(args[0], "dev");
-	/* a wildcard is one whole, non-empty segment */
-	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces/", args),
-			 0);
-	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces", args),
-			 0);
-	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces//",
-					 args),
-			 0);
-	assert_int_equal(sh_router_match("/api/v1/spaces/{}", "/api/v1/spaces/a/b",
-					 args),
-			 0);
-	/* several */
-	assert_int_equal(sh_router_match("/api/v1/spaces/{}/members/{}",
-					 "/api/v1/spaces/dev/members/alice", args),
-			 1);
-	assert_string_equal(args[0], "dev");
-	assert_string_equal(args[1], "alice");
-	assert_int_equal(sh_router_match("/api/v1/spaces/{}/members/{}",
-					 "/api/v1/spaces/dev/members/", args),
-			 0);
-	assert_int_equal(sh_router_match("/api/v1/spaces/{}/members/{}",
-					 "/api/v1/spaces/dev/member/alice", args),
-			 0);
-	/* a wildcard followed by a literal tail */
-	assert_int_equal(sh_router_match("/api/v1/integrations/{}/details",
-					 "/api/v1/integrations/gitlab-prod/details",
-					 args),
-			 1);
-	assert_string_equal(args[0], "gitlab-prod");
-	assert_int_equal(sh_router_match("/api/v1/integrations/{}/details",
-					 "/api/v1/integrations/gitlab-prod", args),
-			 0);
-	/* decoded characters in a segment are kept as they are */
-	assert_int_equal(sh_router_match("/a/{}", "/a/x y.z", args), 1);
-	assert_string_equal(args[0], "x y.z");
+	expect_matches(cases, FAKE_COUNT(cases));
 }
 
 static void
@@ -191,47 +196,62 @@ test_match_too_many_args(void **state)
 /* ------------------------------------------------------------------ */
 /* sh_http_parse_target */
 
+/* What a target test parses: a fake transport and the request made of it. */
+struct target {
+	struct fake f;
+	struct sh_http_request req;
+	struct sh_err err;
+};
+
 static int
-parse(struct fake *f, const char *mount, struct sh_http_request *req,
-      struct sh_err *err)
+parse(struct target *t, const char *mount)
 {
-	fake_request(f, req);
-	sh_err_clear(err);
-	return sh_http_parse_target(req, mount, err);
+	fake_request(&t->f, &t->req);
+	sh_err_clear(&t->err);
+	return sh_http_parse_target(&t->req, mount, &t->err);
+}
+
+/* A GET of uri, given as REQUEST_URI alone (NULL: not even that), below
+ * mount. */
+static int
+parse_uri(struct target *t, const char *mount, const char *uri)
+{
+	*t = (struct target){0};
+	fake_set(&t->f, "REQUEST_METHOD", "GET");
+	fake_set(&t->f, "REQUEST_URI", uri);
+	return parse(t, mount);
 }
 
 static void
 test_target_path_info(void **state)
 {
-	struct fake f = {0};
-	struct sh_http_request req;
-	struct sh_err err;
+	struct target t = {0};
 
 	(void)state;
-	fake_set(&f, "REQUEST_METHOD", "GET");
-	fake_set(&f, "PATH_INFO", "/healthz");
-	fake_set(&f, "REQUEST_URI", "/stackhook/other?x=1");
-	fake_set(&f, "QUERY_STRING", "x=1");
-	fake_set(&f, "REMOTE_ADDR", "192.0.2.1");
-	assert_int_equal(parse(&f, "/stackhook", &req, &err), 0);
-	assert_string_equal(req.method, "GET");
-	assert_string_equal(req.route, "/healthz");
-	assert_string_equal(req.query, "x=1");
-	assert_string_equal(req.remote_addr, "192.0.2.1");
-	sh_http_request_release(&req);
-	assert_null(req.route);
+	fake_set(&t.f, "REQUEST_METHOD", "GET");
+	fake_set(&t.f, "PATH_INFO", "/healthz");
+	fake_set(&t.f, "REQUEST_URI", "/stackhook/other?x=1");
+	fake_set(&t.f, "QUERY_STRING", "x=1");
+	fake_set(&t.f, "REMOTE_ADDR", "192.0.2.1");
+	assert_int_equal(parse(&t, "/stackhook"), 0);
+	assert_string_equal(t.req.method, "GET");
+	assert_string_equal(t.req.route, "/healthz");
+	assert_string_equal(t.req.query, "x=1");
+	assert_string_equal(t.req.remote_addr, "192.0.2.1");
+	sh_http_request_release(&t.req);
+	assert_null(t.req.route);
 
 	/* PATH_INFO is decoded by the server already: not decoded twice */
-	fake_set(&f, "PATH_INFO", "/api/v1/spaces/a%2541");
-	assert_int_equal(parse(&f, "/stackhook", &req, &err), 0);
-	assert_string_equal(req.route, "/api/v1/spaces/a%2541");
-	sh_http_request_release(&req);
+	fake_set(&t.f, "PATH_INFO", "/api/v1/spaces/a%2541");
+	assert_int_equal(parse(&t, "/stackhook"), 0);
+	assert_string_equal(t.req.route, "/api/v1/spaces/a%2541");
+	sh_http_request_release(&t.req);
 
 	/* an empty PATH_INFO falls back to REQUEST_URI */
-	fake_set(&f, "PATH_INFO", "");
-	assert_int_equal(parse(&f, "/stackhook", &req, &err), 0);
-	assert_string_equal(req.route, "/other");
-	sh_http_request_release(&req);
+	fake_set(&t.f, "PATH_INFO", "");
+	assert_int_equal(parse(&t, "/stackhook"), 0);
+	assert_string_equal(t.req.route, "/other");
+	sh_http_request_release(&t.req);
 }
 
 static void
@@ -263,20 +283,16 @@ test_target_request_uri(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct fake f = {0};
-		struct sh_http_request req;
-		struct sh_err err;
+		struct target t;
 
-		fake_set(&f, "REQUEST_METHOD", "GET");
-		fake_set(&f, "REQUEST_URI", cases[i].uri);
-		if (parse(&f, cases[i].mount, &req, &err) != 0)
-			fail_msg("%s refused: %s", cases[i].uri, err.msg);
-		if (strcmp(req.route, cases[i].route) != 0)
+		if (parse_uri(&t, cases[i].mount, cases[i].uri) != 0)
+			fail_msg("%s refused: %s", cases[i].uri, t.err.msg);
+		if (strcmp(t.req.route, cases[i].route) != 0)
 			fail_msg("mount \"%s\" uri \"%s\": route \"%s\", want \"%s\"",
-				 cases[i].mount, cases[i].uri, req.route,
+				 cases[i].mount, cases[i].uri, t.req.route,
 				 cases[i].route);
-		assert_string_equal(req.query, ""); /* no QUERY_STRING given */
-		sh_http_request_release(&req);
+		assert_string_equal(t.req.query, ""); /* no QUERY_STRING given */
+		sh_http_request_release(&t.req);
 	}
 }
 
@@ -291,52 +307,43 @@ test_target_bad(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad_uris) / sizeof(bad_uris[0]); i++) {
-		struct fake f = {0};
-		struct sh_http_request req;
-		struct sh_err err;
+		struct target t;
 
-		fake_set(&f, "REQUEST_METHOD", "GET");
-		fake_set(&f, "REQUEST_URI", bad_uris[i]);
-		if (parse(&f, "/stackhook", &req, &err) != -1)
-			fail_msg("\"%s\" accepted as \"%s\"", bad_uris[i], req.route);
-		assert_int_equal(err.code, SH_E_BAD_REQUEST);
-		assert_null(req.route);
-		sh_http_request_release(&req);
+		if (parse_uri(&t, "/stackhook", bad_uris[i]) != -1)
+			fail_msg("\"%s\" accepted as \"%s\"", bad_uris[i], t.req.route);
+		assert_int_equal(t.err.code, SH_E_BAD_REQUEST);
+		assert_null(t.req.route);
+		sh_http_request_release(&t.req);
 	}
 }
 
 static void
 test_target_no_method(void **state)
 {
-	struct fake f = {0};
-	struct sh_http_request req;
-	struct sh_err err;
+	struct target t = {0};
 
 	(void)state;
-	fake_set(&f, "PATH_INFO", "/healthz");
-	assert_int_equal(parse(&f, "", &req, &err), -1);
-	assert_int_equal(err.code, SH_E_BAD_REQUEST);
-	fake_set(&f, "REQUEST_METHOD", "");
-	assert_int_equal(parse(&f, "", &req, &err), -1);
-	assert_int_equal(err.code, SH_E_BAD_REQUEST);
-	sh_http_request_release(&req);
+	fake_set(&t.f, "PATH_INFO", "/healthz");
+	assert_int_equal(parse(&t, ""), -1);
+	assert_int_equal(t.err.code, SH_E_BAD_REQUEST);
+	fake_set(&t.f, "REQUEST_METHOD", "");
+	assert_int_equal(parse(&t, ""), -1);
+	assert_int_equal(t.err.code, SH_E_BAD_REQUEST);
+	sh_http_request_release(&t.req);
 }
 
 /* Without REQUEST_URI or PATH_INFO (a bare CGI call), the route is "/". */
 static void
 test_target_nothing(void **state)
 {
-	struct fake f = {0};
-	struct sh_http_request req;
-	struct sh_err err;
+	struct target t;
 
 	(void)state;
-	fake_set(&f, "REQUEST_METHOD", "GET");
-	assert_int_equal(parse(&f, "/stackhook", &req, &err), 0);
-	assert_string_equal(req.route, "/");
-	assert_string_equal(req.query, "");
-	assert_null(req.remote_addr);
-	sh_http_request_release(&req);
+	assert_int_equal(parse_uri(&t, "/stackhook", NULL), 0);
+	assert_string_equal(t.req.route, "/");
+	assert_string_equal(t.req.query, "");
+	assert_null(t.req.remote_addr);
+	sh_http_request_release(&t.req);
 }
 
 /* ------------------------------------------------------------------ */
@@ -353,24 +360,33 @@ read_body(struct fake *f, const char *content_length, size_t max,
 	return sh_http_read_body(req, max, err);
 }
 
+/* The Content-Length value is refused with code before any of the body
+ * is read; err says why. */
+static void
+expect_length_refused(const char *value, enum sh_errcode code,
+		      struct sh_err *err)
+{
+	struct fake f = {.body = "hello", .body_len = 5};
+	struct sh_http_request req;
+
+	if (read_body(&f, value, 1024, &req, err) != -1)
+		fail_msg("Content-Length \"%s\" accepted", value);
+	assert_int_equal(err->code, code);
+	assert_int_equal(f.reads, 0);
+	assert_int_equal(f.pos, 0);
+	sh_http_request_release(&req);
+}
+
 static void
 test_body_malformed_length(void **state)
 {
 	static const char *const bad[] = {"abc", "-5", "+5", " 5", "5 ", "5x",
 					  "0x10", "1e3", "5.0"};
+	struct sh_err err;
 
 	(void)state;
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct fake f = {.body = "hello", .body_len = 5};
-		struct sh_http_request req;
-		struct sh_err err;
-
-		if (read_body(&f, bad[i], 1024, &req, &err) != -1)
-			fail_msg("Content-Length \"%s\" accepted", bad[i]);
-		assert_int_equal(err.code, SH_E_BAD_REQUEST);
-		assert_int_equal(f.reads, 0);
-		sh_http_request_release(&req);
-	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_length_refused(bad[i], SH_E_BAD_REQUEST, &err);
 }
 
 static void
@@ -382,19 +398,12 @@ test_body_too_large(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(big) / sizeof(big[0]); i++) {
-		struct fake f = {.body = "hello", .body_len = 5};
-		struct sh_http_request req;
 		struct sh_err err;
 
-		if (read_body(&f, big[i], 1024, &req, &err) != -1)
-			fail_msg("Content-Length %s accepted", big[i]);
-		assert_int_equal(err.code, SH_E_PAYLOAD_TOO_LARGE);
-		assert_int_equal(sh_err_http_status(err.code), 413);
 		/* refused before reading anything */
-		assert_int_equal(f.reads, 0);
-		assert_int_equal(f.pos, 0);
+		expect_length_refused(big[i], SH_E_PAYLOAD_TOO_LARGE, &err);
+		assert_int_equal(sh_err_http_status(err.code), 413);
 		assert_non_null(strstr(err.msg, "1024"));
-		sh_http_request_release(&req);
 	}
 }
 
@@ -544,63 +553,77 @@ serialize(const struct sh_http_response *resp)
 	return text;
 }
 
+/* resp serializes to exactly want. */
+static void
+expect_serialized(const struct sh_http_response *resp, const char *want)
+{
+	char *text = serialize(resp);
+
+	assert_string_equal(text, want);
+	free(text);
+}
+
+/* cmocka fixtures of the response tests: a fresh response in *state,
+ * released afterwards, also when the test failed. */
+static int
+resp_setup(void **state)
+{
+	struct sh_http_response *resp = malloc(sizeof(*resp));
+
+	if (resp == NULL)
+		return -1;
+	sh_http_response_init(resp);
+	*state = resp;
+	return 0;
+}
+
+static int
+resp_teardown(void **state)
+{
+	sh_http_response_release(*state);
+	free(*state);
+	return 0;
+}
+
 static void
 test_serialize_json(void **state)
 {
-	struct sh_http_response resp;
-	char *text;
+	struct sh_http_response *resp = *state;
 
-	(void)state;
-	sh_http_response_init(&resp);
-	assert_int_equal(resp.status, 200);
-	sh_http_header(&resp, "X-One", "1");
-	assert_int_equal(sh_http_json(&resp, 201, cJSON_Parse("{\"k\":\"v\"}")), 0);
-	assert_int_equal(resp.status, 201);
-	text = serialize(&resp);
-	assert_string_equal(text, "Status: 201 Created\r\n"
-				  "Content-Type: application/json\r\n"
-				  "Content-Length: 10\r\n"
-				  "X-One: 1\r\n"
-				  "\r\n"
-				  "{\"k\":\"v\"}\n");
-	free(text);
-	sh_http_response_release(&resp);
+	assert_int_equal(resp->status, 200);
+	sh_http_header(resp, "X-One", "1");
+	assert_int_equal(sh_http_json(resp, 201, cJSON_Parse("{\"k\":\"v\"}")), 0);
+	assert_int_equal(resp->status, 201);
+	expect_serialized(resp, "Status: 201 Created\r\n"
+				"Content-Type: application/json\r\n"
+				"Content-Length: 10\r\n"
+				"X-One: 1\r\n"
+				"\r\n"
+				"{\"k\":\"v\"}\n");
 }
 
 static void
 test_serialize_length_is_bytes(void **state)
 {
-	struct sh_http_response resp;
-	char *text;
+	struct sh_http_response *resp = *state;
 
-	(void)state;
-	sh_http_response_init(&resp);
-	resp.content_type = "text/plain; charset=utf-8";
-	sh_buf_puts(&resp.body, "caf\xc3\xa9\n"); /* 5 characters, 6 bytes */
-	text = serialize(&resp);
-	assert_string_equal(text, "Status: 200 OK\r\n"
-				  "Content-Type: text/plain; charset=utf-8\r\n"
-				  "Content-Length: 6\r\n"
-				  "\r\n"
-				  "caf\xc3\xa9\n");
-	free(text);
-	sh_http_response_release(&resp);
+	resp->content_type = "text/plain; charset=utf-8";
+	sh_buf_puts(&resp->body, "caf\xc3\xa9\n"); /* 5 characters, 6 bytes */
+	expect_serialized(resp, "Status: 200 OK\r\n"
+				"Content-Type: text/plain; charset=utf-8\r\n"
+				"Content-Length: 6\r\n"
+				"\r\n"
+				"caf\xc3\xa9\n");
 }
 
 static void
 test_serialize_204(void **state)
 {
-	struct sh_http_response resp;
-	char *text;
+	struct sh_http_response *resp = *state;
 
-	(void)state;
-	sh_http_response_init(&resp);
-	assert_int_equal(sh_http_json(&resp, 204, cJSON_CreateObject()), 0);
-	sh_http_header(&resp, "X-Deleted", "yes");
-	text = serialize(&resp);
-	assert_string_equal(text, "Status: 204 No Content\r\nX-Deleted: yes\r\n\r\n");
-	free(text);
-	sh_http_response_release(&resp);
+	assert_int_equal(sh_http_json(resp, 204, cJSON_CreateObject()), 0);
+	sh_http_header(resp, "X-Deleted", "yes");
+	expect_serialized(resp, "Status: 204 No Content\r\nX-Deleted: yes\r\n\r\n");
 }
 
 static void
@@ -642,37 +665,31 @@ test_serialize_statuses(void **state)
 static void
 test_header_injection_refused(void **state)
 {
-	struct sh_http_response resp;
+	struct sh_http_response *resp = *state;
 	char value[64], *text;
 
-	(void)state;
-	sh_http_response_init(&resp);
-	sh_http_header(&resp, "X-Value", "1\r\nSet-Cookie: evil=1");
-	sh_http_header(&resp, "X-Lf", "1\nSet-Cookie: evil=2");
-	sh_http_header(&resp, "X-Cr", "1\rSet-Cookie: evil=3");
-	sh_http_header(&resp, "X-Name\r\nSet-Cookie", "evil=4");
-	sh_http_header(&resp, "X-Colon: evil=5\r\nX", "1");
-	sh_http_header(&resp, "X-Good", "kept");
-	assert_string_equal(sh_buf_str(&resp.headers), "X-Good: kept\r\n");
-	assert_true(resp_header(&resp, "x-good", value, sizeof(value)));
+	sh_http_header(resp, "X-Value", "1\r\nSet-Cookie: evil=1");
+	sh_http_header(resp, "X-Lf", "1\nSet-Cookie: evil=2");
+	sh_http_header(resp, "X-Cr", "1\rSet-Cookie: evil=3");
+	sh_http_header(resp, "X-Name\r\nSet-Cookie", "evil=4");
+	sh_http_header(resp, "X-Colon: evil=5\r\nX", "1");
+	sh_http_header(resp, "X-Good", "kept");
+	assert_string_equal(sh_buf_str(&resp->headers), "X-Good: kept\r\n");
+	assert_true(resp_header(resp, "x-good", value, sizeof(value)));
 	assert_string_equal(value, "kept");
-	text = serialize(&resp);
+	text = serialize(resp);
 	assert_null(strstr(text, "evil"));
 	assert_null(strstr(text, "Set-Cookie"));
 	free(text);
-	sh_http_response_release(&resp);
 }
 
 static void
 test_json_null_is_500(void **state)
 {
-	struct sh_http_response resp;
+	struct sh_http_response *resp = *state;
 
-	(void)state;
-	sh_http_response_init(&resp);
-	assert_int_equal(sh_http_json(&resp, 200, NULL), -1);
-	assert_int_equal(resp.status, 500);
-	sh_http_response_release(&resp);
+	assert_int_equal(sh_http_json(resp, 200, NULL), -1);
+	assert_int_equal(resp->status, 500);
 }
 
 static void
@@ -703,77 +720,84 @@ test_error_shape(void **state)
 	sh_http_response_release(&resp);
 }
 
+/* Every error code, the status it answers and the name it has there. */
+static const struct {
+	enum sh_errcode code;
+	int status;
+	const char *name;
+} error_codes[] = {
+	{SH_E_UNAUTHORIZED, 401, "unauthorized"},
+	{SH_E_FORBIDDEN, 403, "forbidden"},
+	{SH_E_NOT_FOUND, 404, "not_found"},
+	{SH_E_METHOD_NOT_ALLOWED, 405, "method_not_allowed"},
+	{SH_E_PAYLOAD_TOO_LARGE, 413, "payload_too_large"},
+	{SH_E_INVALID_JSON, 400, "invalid_json"},
+	{SH_E_MISSING_FIELD, 400, "missing_field"},
+	{SH_E_UNKNOWN_FIELD, 400, "unknown_field"},
+	{SH_E_NAME_IMMUTABLE, 400, "name_immutable"},
+	{SH_E_BAD_REQUEST, 400, "bad_request"},
+	{SH_E_INTEGRATION_NOT_USABLE, 422, "integration_not_usable"},
+	{SH_E_STACK_DETACHED, 409, "stack_detached"},
+	{SH_E_INVALID_TRANSITION, 409, "invalid_transition"},
+	/* server-side failures */
+	{SH_E_STORAGE, 503, "storage_unavailable"},
+	{SH_E_INTERNAL, 500, "internal_error"},
+	{SH_E_CONFIG, 500, "config_error"},
+	{SH_E_IO, 500, "io_error"},
+};
+
+/* Makes resp (initialized here) the answer to an error of code with field
+ * and msg; returns its body. */
+static cJSON *
+error_answer(struct sh_http_response *resp, enum sh_errcode code,
+	     const char *field, const char *msg)
+{
+	struct sh_err err;
+
+	sh_http_response_init(resp);
+	sh_err_set(&err, code, field, "%s", msg);
+	sh_http_error(resp, &err);
+	return body_json(resp);
+}
+
+/* The client's errors (4xx) carry their message as it is. */
 static void
 test_error_codes(void **state)
 {
-	static const struct {
-		enum sh_errcode code;
-		int status;
-		const char *name;
-	} cases[] = {
-		{SH_E_UNAUTHORIZED, 401, "unauthorized"},
-		{SH_E_FORBIDDEN, 403, "forbidden"},
-		{SH_E_NOT_FOUND, 404, "not_found"},
-		{SH_E_METHOD_NOT_ALLOWED, 405, "method_not_allowed"},
-		{SH_E_PAYLOAD_TOO_LARGE, 413, "payload_too_large"},
-		{SH_E_INVALID_JSON, 400, "invalid_json"},
-		{SH_E_MISSING_FIELD, 400, "missing_field"},
-		{SH_E_UNKNOWN_FIELD, 400, "unknown_field"},
-		{SH_E_NAME_IMMUTABLE, 400, "name_immutable"},
-		{SH_E_BAD_REQUEST, 400, "bad_request"},
-		{SH_E_INTEGRATION_NOT_USABLE, 422, "integration_not_usable"},
-		{SH_E_STACK_DETACHED, 409, "stack_detached"},
-		{SH_E_INVALID_TRANSITION, 409, "invalid_transition"},
-	};
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < FAKE_COUNT(error_codes); i++) {
 		struct sh_http_response resp;
-		struct sh_err err;
 		cJSON *json;
 
-		sh_http_response_init(&resp);
-		sh_err_set(&err, cases[i].code, NULL, "why it failed");
-		sh_http_error(&resp, &err);
-		json = body_json(&resp);
-		assert_string_equal(check_error(&resp, json, cases[i].status,
-						cases[i].name, NULL),
+		if (error_codes[i].status >= 500)
+			continue;
+		json = error_answer(&resp, error_codes[i].code, NULL, "why it failed");
+		assert_string_equal(check_error(&resp, json, error_codes[i].status,
+						error_codes[i].name, NULL),
 				    "why it failed");
 		cJSON_Delete(json);
 		sh_http_response_release(&resp);
 	}
 }
 
-/* Server-side failures: the client gets a sentence, not the details. */
+/* Server-side failures (5xx): the client gets a sentence, not the
+ * details. */
 static void
 test_error_server_side_hidden(void **state)
 {
-	static const struct {
-		enum sh_errcode code;
-		int status;
-		const char *name;
-	} cases[] = {
-		{SH_E_STORAGE, 503, "storage_unavailable"},
-		{SH_E_INTERNAL, 500, "internal_error"},
-		{SH_E_CONFIG, 500, "config_error"},
-		{SH_E_IO, 500, "io_error"},
-	};
-
 	(void)state;
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+	for (size_t i = 0; i < FAKE_COUNT(error_codes); i++) {
 		struct sh_http_response resp;
-		struct sh_err err;
 		const char *msg;
 		cJSON *json;
 
-		sh_http_response_init(&resp);
-		sh_err_set(&err, cases[i].code, "database",
-			   "database /var/lib/hidden-dir/stackhook.db: statement "
-			   "failed: disk I/O error");
-		sh_http_error(&resp, &err);
-		json = body_json(&resp);
-		msg = check_error(&resp, json, cases[i].status, cases[i].name,
-				  "database");
+		if (error_codes[i].status < 500)
+			continue;
+		json = error_answer(&resp, error_codes[i].code, "database",
+				    "database /var/lib/hidden-dir/stackhook.db: "
+				    "statement failed: disk I/O error");
+		msg = check_error(&resp, json, error_codes[i].status,
+				  error_codes[i].name, "database");
 		assert_null(strstr(msg, "/var/lib"));
 		assert_null(strstr(msg, "hidden-dir"));
 		assert_null(strstr(msg, "disk I/O"));
@@ -787,16 +811,13 @@ test_error_server_side_hidden(void **state)
 static void
 test_error_empty_message(void **state)
 {
-	struct sh_http_response resp;
+	struct sh_http_response *resp = *state;
 	struct sh_err err;
 
-	(void)state;
 	sh_err_clear(&err);
 	err.code = SH_E_NOT_FOUND;
-	sh_http_response_init(&resp);
-	sh_http_error(&resp, &err);
-	expect_error(&resp, 404, "not_found", NULL);
-	sh_http_response_release(&resp);
+	sh_http_error(resp, &err);
+	expect_error(resp, 404, "not_found", NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -830,17 +851,73 @@ env_setup_uninitialized(void **state)
 	return fake_env_setup(state, NULL, false, NULL, NULL, 0);
 }
 
-/* A request as nginx passes it (fake_route); auth may be NULL. */
+/* f made a request as nginx passes it (fake_route); auth may be NULL. */
+static void
+route_fake(struct fake *f, const char *method, const char *path,
+	   const char *auth)
+{
+	*f = (struct fake){0};
+	fake_route(f, method, path);
+	if (auth != NULL)
+		fake_set(f, "HTTP_AUTHORIZATION", auth);
+}
+
 static void
 call(struct fake_env *e, const char *method, const char *path, const char *auth,
      struct sh_http_response *resp)
 {
-	struct fake f = {0};
+	struct fake f;
 
-	fake_route(&f, method, path);
-	if (auth != NULL)
-		fake_set(&f, "HTTP_AUTHORIZATION", auth);
+	route_fake(&f, method, path, auth);
 	fake_serve(e->inst, &f, resp);
+}
+
+/* call, which must answer status with a JSON body: returns the body. */
+static cJSON *
+call_json(struct fake_env *e, const char *method, const char *path,
+	  const char *auth, int status, struct sh_http_response *resp)
+{
+	call(e, method, path, auth, resp);
+	assert_int_equal(resp->status, status);
+	return body_json(resp);
+}
+
+/* The request f describes answers status with the error code (and no
+ * field). */
+static void
+serve_error(struct fake_env *e, struct fake *f, int status, const char *code)
+{
+	struct sh_http_response resp;
+
+	fake_serve(e->inst, f, &resp);
+	expect_error(&resp, status, code, NULL);
+	sh_http_response_release(&resp);
+}
+
+/* The whoami request f describes answers 200 for user, whose role on root
+ * is root_role (NULL: who has no roles at all). */
+static void
+expect_whoami(struct fake_env *e, struct fake *f, const char *user,
+	      const char *root_role)
+{
+	struct sh_http_response resp;
+	const cJSON *roles;
+	char value[256];
+	cJSON *json;
+
+	fake_serve(e->inst, f, &resp);
+	assert_int_equal(resp.status, 200);
+	json = body_json(&resp);
+	assert_string_equal(json_str(json, "user"), user);
+	roles = cJSON_GetObjectItemCaseSensitive(json, "roles");
+	assert_true(cJSON_IsObject(roles));
+	if (root_role != NULL)
+		assert_string_equal(json_str(roles, "root"), root_role);
+	else
+		assert_int_equal(cJSON_GetArraySize(roles), 0);
+	assert_false(resp_header(&resp, "WWW-Authenticate", value, sizeof(value)));
+	cJSON_Delete(json);
+	sh_http_response_release(&resp);
 }
 
 /* call, for a check of the status alone: returns it. */
@@ -890,9 +967,7 @@ test_dispatch_healthz_ok(void **state)
 	const cJSON *checks;
 	cJSON *json;
 
-	call(e, "GET", "/healthz", NULL, &resp);
-	assert_int_equal(resp.status, 200);
-	json = body_json(&resp);
+	json = call_json(e, "GET", "/healthz", NULL, 200, &resp);
 	assert_string_equal(json_str(json, "status"), "ok");
 	checks = cJSON_GetObjectItemCaseSensitive(json, "checks");
 	assert_string_equal(json_str(checks, "database"), "ok");
@@ -920,9 +995,7 @@ test_dispatch_healthz_unavailable(void **state)
 	const cJSON *checks, *error;
 	cJSON *json;
 
-	call(e, "GET", "/healthz", NULL, &resp);
-	assert_int_equal(resp.status, 503);
-	json = body_json(&resp);
+	json = call_json(e, "GET", "/healthz", NULL, 503, &resp);
 	assert_string_not_equal(json_str(json, "status"), "ok");
 	checks = cJSON_GetObjectItemCaseSensitive(json, "checks");
 	assert_non_null(json_str(checks, "database"));
@@ -947,9 +1020,7 @@ test_dispatch_healthz_spool_gone(void **state)
 
 	tu_join(spool, e->dir.path, "spool");
 	assert_int_equal(tu_rmtree(spool), 0);
-	call(e, "GET", "/healthz", NULL, &resp);
-	assert_int_equal(resp.status, 503);
-	json = body_json(&resp);
+	json = call_json(e, "GET", "/healthz", NULL, 503, &resp);
 	assert_string_not_equal(
 		json_str(cJSON_GetObjectItemCaseSensitive(json, "checks"), "spool"),
 		"ok");
@@ -1028,21 +1099,11 @@ static void
 test_dispatch_whoami_ok(void **state)
 {
 	struct fake_env *e = *state;
-	struct sh_http_response resp;
 	char *auth = bearer(e->key[ALICE]), lower[256];
-	const cJSON *roles;
-	cJSON *json;
+	struct fake f;
 
-	call(e, "GET", "/api/v1/whoami", auth, &resp);
-	assert_int_equal(resp.status, 200);
-	json = body_json(&resp);
-	assert_string_equal(json_str(json, "user"), "alice");
-	roles = cJSON_GetObjectItemCaseSensitive(json, "roles");
-	assert_true(cJSON_IsObject(roles));
-	assert_string_equal(json_str(roles, "root"), "admin");
-	assert_false(resp_header(&resp, "WWW-Authenticate", lower, sizeof(lower)));
-	cJSON_Delete(json);
-	sh_http_response_release(&resp);
+	route_fake(&f, "GET", "/api/v1/whoami", auth);
+	expect_whoami(e, &f, "alice", "admin");
 
 	/* the scheme is case-insensitive (RFC 9110) */
 	snprintf(lower, sizeof(lower), "bearer %s", e->key[ALICE]);
@@ -1054,15 +1115,8 @@ test_dispatch_whoami_ok(void **state)
 	/* another user sees their own roles */
 	free(auth);
 	auth = bearer(e->key[BOB]);
-	call(e, "GET", "/api/v1/whoami", auth, &resp);
-	assert_int_equal(resp.status, 200);
-	json = body_json(&resp);
-	assert_string_equal(json_str(json, "user"), "bob");
-	assert_string_equal(
-		json_str(cJSON_GetObjectItemCaseSensitive(json, "roles"), "root"),
-		"read");
-	cJSON_Delete(json);
-	sh_http_response_release(&resp);
+	route_fake(&f, "GET", "/api/v1/whoami", auth);
+	expect_whoami(e, &f, "bob", "read");
 	free(auth);
 }
 
@@ -1091,13 +1145,12 @@ test_dispatch_not_found(void **state)
 	static const char *const paths[] = {"/", "/nope", "/healthzx", "/api/v1",
 					    "/api/v1/whoami/x", "/api/v1/whoamix"};
 	struct fake_env *e = *state;
-	struct sh_http_response resp;
 	char *auth = bearer(e->key[ALICE]);
+	struct fake f;
 
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		call(e, "GET", paths[i], auth, &resp);
-		expect_error(&resp, 404, "not_found", NULL);
-		sh_http_response_release(&resp);
+		route_fake(&f, "GET", paths[i], auth);
+		serve_error(e, &f, 404, "not_found");
 	}
 	free(auth);
 }
@@ -1135,7 +1188,6 @@ static void
 test_dispatch_request_uri(void **state)
 {
 	struct fake_env *e = *state;
-	struct sh_http_response resp;
 	char *auth = bearer(e->key[ALICE]);
 	struct fake f = {0};
 
@@ -1152,9 +1204,7 @@ test_dispatch_request_uri(void **state)
 	assert_int_equal(serve_status(e, &f), 200);
 
 	fake_set(&f, "REQUEST_URI", "/stackhook/api/v1/whoami%00");
-	fake_serve(e->inst, &f, &resp);
-	expect_error(&resp, 400, "bad_request", NULL);
-	sh_http_response_release(&resp);
+	serve_error(e, &f, 400, "bad_request");
 	free(auth);
 }
 
@@ -1178,8 +1228,8 @@ test_dispatch_storage_error_hidden(void **state)
 	const char *msg;
 	cJSON *json;
 
-	call(e, "GET", "/api/v1/whoami", "Bearer shk_whatever", &resp);
-	json = body_json(&resp);
+	json = call_json(e, "GET", "/api/v1/whoami", "Bearer shk_whatever", 503,
+			 &resp);
 	msg = check_error(&resp, json, 503, "storage_unavailable", NULL);
 	assert_null(strstr(msg, e->dir.path));
 	assert_null(strstr(msg, "stackhook.db"));
@@ -1192,33 +1242,16 @@ static void
 test_dispatch_remote_user_trusted(void **state)
 {
 	struct fake_env *e = *state;
-	struct sh_http_response resp;
 	struct fake f = {0};
-	cJSON *json;
 
 	fake_set(&f, "REQUEST_METHOD", "GET");
 	fake_set(&f, "PATH_INFO", "/api/v1/whoami");
 	fake_set(&f, "REMOTE_USER", "alice");
-	fake_serve(e->inst, &f, &resp);
-	assert_int_equal(resp.status, 200);
-	json = body_json(&resp);
-	assert_string_equal(json_str(json, "user"), "alice");
-	assert_string_equal(
-		json_str(cJSON_GetObjectItemCaseSensitive(json, "roles"), "root"),
-		"admin");
-	cJSON_Delete(json);
-	sh_http_response_release(&resp);
+	expect_whoami(e, &f, "alice", "admin");
 
 	/* somebody the web server vouches for, granted nothing yet */
 	fake_set(&f, "REMOTE_USER", "stranger");
-	fake_serve(e->inst, &f, &resp);
-	assert_int_equal(resp.status, 200);
-	json = body_json(&resp);
-	assert_string_equal(json_str(json, "user"), "stranger");
-	assert_int_equal(
-		cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(json, "roles")), 0);
-	cJSON_Delete(json);
-	sh_http_response_release(&resp);
+	expect_whoami(e, &f, "stranger", NULL);
 
 	/* not a user name at all */
 	fake_set(&f, "REMOTE_USER", "no such; user");
@@ -1247,6 +1280,7 @@ int
 main(void)
 {
 #define E(f) cmocka_unit_test_setup_teardown(f, env_setup, fake_env_teardown)
+#define R(f) cmocka_unit_test_setup_teardown(f, resp_setup, resp_teardown)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_match_literal),
 		cmocka_unit_test(test_match_wildcards),
@@ -1265,16 +1299,16 @@ main(void)
 		cmocka_unit_test(test_body_in_pieces),
 		cmocka_unit_test(test_body_none),
 		cmocka_unit_test(test_body_unsized),
-		cmocka_unit_test(test_serialize_json),
-		cmocka_unit_test(test_serialize_length_is_bytes),
-		cmocka_unit_test(test_serialize_204),
+		R(test_serialize_json),
+		R(test_serialize_length_is_bytes),
+		R(test_serialize_204),
 		cmocka_unit_test(test_serialize_statuses),
-		cmocka_unit_test(test_header_injection_refused),
-		cmocka_unit_test(test_json_null_is_500),
+		R(test_header_injection_refused),
+		R(test_json_null_is_500),
 		cmocka_unit_test(test_error_shape),
 		cmocka_unit_test(test_error_codes),
 		cmocka_unit_test(test_error_server_side_hidden),
-		cmocka_unit_test(test_error_empty_message),
+		R(test_error_empty_message),
 		E(test_dispatch_healthz_ok),
 		cmocka_unit_test_setup_teardown(test_dispatch_healthz_unavailable,
 						env_setup_uninitialized,
@@ -1297,5 +1331,6 @@ main(void)
 		E(test_dispatch_remote_user_untrusted),
 	};
 #undef E
+#undef R
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
