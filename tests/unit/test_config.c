@@ -19,18 +19,89 @@
 	"secret_key_file = /etc/stackhook/secret.key\n"                        \
 	"public_url = https://ci.example.com/stackhook\n"
 
-/* Writes text to <tmp>/stackhook.conf (path into path) and loads it. */
-static int
-load_text(void **state, const char *text, char path[PATH_MAX],
-	  struct sh_config **cfg, struct sh_err *err)
+/* The file load_text writes: <tmp>/stackhook.conf, into path. */
+static char *
+conf_path(void **state, char path[PATH_MAX])
 {
 	struct tu_dir *d = *state;
 
-	tu_join(path, d->path, "stackhook.conf");
-	assert_int_equal(tu_write_file(path, text), 0);
+	return tu_join(path, d->path, "stackhook.conf");
+}
+
+/* Writes text to conf_path and loads it. */
+static int
+load_text(void **state, const char *text, struct sh_config **cfg,
+	  struct sh_err *err)
+{
+	char path[PATH_MAX];
+
+	assert_int_equal(tu_write_file(conf_path(state, path), text), 0);
 	sh_err_clear(err);
 	*cfg = NULL;
 	return sh_config_load(path, cfg, err);
+}
+
+/* Loads text, which must load; returns the config (free it). */
+static struct sh_config *
+load_ok(void **state, const char *text)
+{
+	struct sh_config *cfg;
+	struct sh_err err;
+
+	if (load_text(state, text, &cfg, &err) < 0)
+		fail_msg("config refused: %s", err.msg);
+	assert_non_null(cfg);
+	return cfg;
+}
+
+/*
+ * Every refusal is the same kind: the load fails with SH_E_CONFIG, leaves
+ * no config behind (also one set before), and its message names the file
+ * -- here path, and each string of ap up to a NULL.
+ */
+static void
+vexpect_refused(const char *path, va_list ap)
+{
+	struct sh_config *cfg = (struct sh_config *)&cfg;
+	struct sh_err err;
+	const char *s;
+
+	sh_err_clear(&err);
+	if (sh_config_load(path, &cfg, &err) == 0) {
+		sh_config_free(cfg);
+		fail_msg("%s loaded but should be refused", path);
+	}
+	assert_null(cfg);
+	assert_int_equal(err.code, SH_E_CONFIG);
+	if (strstr(err.msg, path) == NULL)
+		fail_msg("message \"%s\" does not name \"%s\"", err.msg, path);
+	while ((s = va_arg(ap, const char *)) != NULL)
+		if (strstr(err.msg, s) == NULL)
+			fail_msg("message \"%s\" does not name \"%s\"", err.msg, s);
+}
+
+/* vexpect_refused for the file at path. */
+static void
+expect_file_refused(const char *path, ...)
+{
+	va_list ap;
+
+	va_start(ap, path);
+	vexpect_refused(path, ap);
+	va_end(ap);
+}
+
+/* vexpect_refused for text, written to conf_path. */
+static void
+expect_refused(void **state, const char *text, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+
+	assert_int_equal(tu_write_file(conf_path(state, path), text), 0);
+	va_start(ap, text);
+	vexpect_refused(path, ap);
+	va_end(ap);
 }
 
 /* Loads text, which must fail; checks the message names "PATH:LINE: key". */
@@ -38,30 +109,19 @@ static void
 expect_error_at(void **state, const char *text, int line, const char *key)
 {
 	char path[PATH_MAX], where[PATH_MAX + 64];
-	struct sh_config *cfg;
-	struct sh_err err;
 
-	if (load_text(state, text, path, &cfg, &err) == 0) {
-		sh_config_free(cfg);
-		fail_msg("config loaded but should fail at line %d (%s)", line, key);
-	}
-	assert_null(cfg);
-	assert_int_equal(err.code, SH_E_CONFIG);
-	snprintf(where, sizeof(where), "%s:%d: %s", path, line, key);
-	if (strstr(err.msg, where) == NULL)
-		fail_msg("message \"%s\" does not name \"%s\"", err.msg, where);
+	snprintf(where, sizeof(where), "%s:%d: %s", conf_path(state, path), line,
+		 key);
+	expect_refused(state, text, where, NULL);
 }
 
 static void
 test_defaults(void **state)
 {
 	char path[PATH_MAX];
-	struct sh_config *cfg;
-	struct sh_err err;
+	struct sh_config *cfg = load_ok(state, REQUIRED);
 
-	assert_int_equal(load_text(state, REQUIRED, path, &cfg, &err), 0);
-	assert_non_null(cfg);
-	assert_string_equal(cfg->path, path);
+	assert_string_equal(cfg->path, conf_path(state, path));
 	assert_string_equal(cfg->database, "/var/lib/stackhook/stackhook.db");
 	assert_string_equal(cfg->spool, "/var/spool/stackhook");
 	assert_string_equal(cfg->secret_key_file, "/etc/stackhook/secret.key");
@@ -105,11 +165,8 @@ test_every_key(void **state)
 		"agent_pool.dc-2_b.x = http://10.0.0.1:8080/gitlab\n"
 		"log = stderr\n"
 		"aggregate_status = on\n";
-	char path[PATH_MAX];
-	struct sh_config *cfg;
-	struct sh_err err;
+	struct sh_config *cfg = load_ok(state, text);
 
-	assert_int_equal(load_text(state, text, path, &cfg, &err), 0);
 	assert_string_equal(cfg->database,
 			    "postgresql://stackhook@db.example/stackhook");
 	assert_string_equal(cfg->spool, "/srv/spool");
@@ -142,16 +199,11 @@ test_every_key(void **state)
 static void
 test_seconds_round_up(void **state)
 {
-	char path[PATH_MAX];
 	struct sh_config *cfg;
-	struct sh_err err;
 
-	assert_int_equal(load_text(state,
-				   REQUIRED "delivery_retention = 500ms\n"
-					    "retry_initial = 1500ms\n"
-					    "busy_timeout = 2s\n",
-				   path, &cfg, &err),
-			 0);
+	cfg = load_ok(state, REQUIRED "delivery_retention = 500ms\n"
+				      "retry_initial = 1500ms\n"
+				      "busy_timeout = 2s\n");
 	assert_int_equal(cfg->delivery_retention, 1);
 	assert_int_equal(cfg->retry_initial, 2);
 	assert_int_equal(cfg->busy_timeout_ms, 2000);
@@ -174,20 +226,13 @@ test_seconds_round_up(void **state)
 static void
 test_comments(void **state)
 {
-	char path[PATH_MAX];
 	struct sh_config *cfg;
-	struct sh_err err;
 
 	/* The last line's ';' is not preceded by white space: part of the
 	 * value, which makes it invalid.  Check the rest without it first. */
-	assert_int_equal(load_text(state, COMMENTED "max_body = 1M;\n", path,
-				   &cfg, &err),
-			 -1);
-	assert_non_null(strstr(err.msg, ":10: max_body"));
+	expect_error_at(state, COMMENTED "max_body = 1M;\n", 10, "max_body");
 
-	assert_int_equal(load_text(state, COMMENTED "max_body = 1M ; ok\n", path,
-				   &cfg, &err),
-			 0);
+	cfg = load_ok(state, COMMENTED "max_body = 1M ; ok\n");
 	assert_string_equal(cfg->database, "/db/stackhook.db");
 	assert_string_equal(cfg->spool, "/spool");
 	assert_string_equal(cfg->secret_key_file, "/key");
@@ -200,17 +245,12 @@ test_comments(void **state)
 static void
 test_crlf_and_spacing(void **state)
 {
-	char path[PATH_MAX];
 	struct sh_config *cfg;
-	struct sh_err err;
 
-	assert_int_equal(load_text(state,
-				   "database=/db\r\n"
-				   "spool   =   /spool   \r\n"
-				   "secret_key_file =\t/key\r\n"
-				   "public_url = https://x.example\r\n",
-				   path, &cfg, &err),
-			 0);
+	cfg = load_ok(state, "database=/db\r\n"
+			     "spool   =   /spool   \r\n"
+			     "secret_key_file =\t/key\r\n"
+			     "public_url = https://x.example\r\n");
 	assert_string_equal(cfg->database, "/db");
 	assert_string_equal(cfg->spool, "/spool");
 	assert_string_equal(cfg->secret_key_file, "/key");
@@ -231,32 +271,19 @@ test_required_missing(void **state)
 					   "public_url"};
 
 	for (size_t skip = 0; skip < 4; skip++) {
-		char text[512] = "", path[PATH_MAX];
-		struct sh_config *cfg;
-		struct sh_err err;
+		char text[512] = "";
 
 		for (size_t i = 0; i < 4; i++)
 			if (i != skip)
 				strcat(text, lines[i]);
-		assert_int_equal(load_text(state, text, path, &cfg, &err), -1);
-		assert_null(cfg);
-		assert_int_equal(err.code, SH_E_CONFIG);
-		if (strstr(err.msg, path) == NULL || strstr(err.msg, keys[skip]) == NULL)
-			fail_msg("message \"%s\" should name %s and %s", err.msg,
-				 path, keys[skip]);
+		expect_refused(state, text, keys[skip], NULL);
 	}
 }
 
 static void
 test_empty_file(void **state)
 {
-	char path[PATH_MAX];
-	struct sh_config *cfg;
-	struct sh_err err;
-
-	assert_int_equal(load_text(state, "", path, &cfg, &err), -1);
-	assert_int_equal(err.code, SH_E_CONFIG);
-	assert_non_null(strstr(err.msg, "database"));
+	expect_refused(state, "", "database", NULL);
 }
 
 static void
@@ -264,14 +291,8 @@ test_missing_file(void **state)
 {
 	struct tu_dir *d = *state;
 	char path[PATH_MAX];
-	struct sh_config *cfg = (struct sh_config *)&cfg;
-	struct sh_err err;
 
-	tu_join(path, d->path, "nope.conf");
-	assert_int_equal(sh_config_load(path, &cfg, &err), -1);
-	assert_null(cfg);
-	assert_int_equal(err.code, SH_E_CONFIG);
-	assert_non_null(strstr(err.msg, path));
+	expect_file_refused(tu_join(path, d->path, "nope.conf"), NULL);
 }
 
 /* A directory opens with fopen() but cannot be read. */
@@ -279,13 +300,8 @@ static void
 test_directory_as_file(void **state)
 {
 	struct tu_dir *d = *state;
-	struct sh_config *cfg;
-	struct sh_err err;
 
-	assert_int_equal(sh_config_load(d->path, &cfg, &err), -1);
-	assert_null(cfg);
-	assert_int_equal(err.code, SH_E_CONFIG);
-	assert_non_null(strstr(err.msg, d->path));
+	expect_file_refused(d->path, NULL);
 }
 
 static void
@@ -302,14 +318,7 @@ test_unknown_key(void **state)
 static void
 test_unknown_key_says_so(void **state)
 {
-	char path[PATH_MAX];
-	struct sh_config *cfg;
-	struct sh_err err;
-
-	assert_int_equal(load_text(state, REQUIRED "colour = blue\n", path, &cfg,
-				   &err),
-			 -1);
-	assert_non_null(strstr(err.msg, "unknown key"));
+	expect_refused(state, REQUIRED "colour = blue\n", "unknown key", NULL);
 }
 
 static void
@@ -366,17 +375,10 @@ test_bad_values(void **state)
 static void
 test_repeated_key(void **state)
 {
-	char path[PATH_MAX];
-	struct sh_config *cfg;
-	struct sh_err err;
-
 	expect_error_at(state, REQUIRED "max_body = 1M\nmax_body = 2M\n", 6,
 			"max_body");
-	assert_int_equal(load_text(state, REQUIRED "public_url = https://y.example\n",
-				   path, &cfg, &err),
-			 -1);
-	assert_non_null(strstr(err.msg, ":5: public_url"));
-	assert_non_null(strstr(err.msg, "twice"));
+	expect_refused(state, REQUIRED "public_url = https://y.example\n",
+		       ":5: public_url", "twice", NULL);
 	expect_error_at(state,
 			REQUIRED "agent_pool.a = https://a.example\n"
 				 "agent_pool.a = https://b.example\n",
@@ -394,16 +396,7 @@ test_first_error_wins(void **state)
 static void
 test_not_key_value(void **state)
 {
-	char path[PATH_MAX];
-	struct sh_config *cfg;
-	struct sh_err err;
-
-	assert_int_equal(load_text(state, REQUIRED "just some words\n", path, &cfg,
-				   &err),
-			 -1);
-	assert_int_equal(err.code, SH_E_CONFIG);
-	assert_non_null(strstr(err.msg, ":5:"));
-	assert_non_null(strstr(err.msg, path));
+	expect_refused(state, REQUIRED "just some words\n", ":5:", NULL);
 }
 
 static void
@@ -415,33 +408,24 @@ test_sections_refused(void **state)
 static void
 test_line_too_long(void **state)
 {
-	char text[4096], long_value[2048], path[PATH_MAX];
-	struct sh_config *cfg;
-	struct sh_err err;
+	char text[4096], long_value[2048];
 
 	memset(long_value, 'a', sizeof(long_value) - 1);
 	long_value[sizeof(long_value) - 1] = '\0';
 	snprintf(text, sizeof(text), REQUIRED "# fine\nuser = %s\n", long_value);
-	assert_int_equal(load_text(state, text, path, &cfg, &err), -1);
-	assert_null(cfg);
-	assert_int_equal(err.code, SH_E_CONFIG);
-	if (strstr(err.msg, ":6:") == NULL || strstr(err.msg, path) == NULL ||
-	    strstr(err.msg, "longer than") == NULL)
-		fail_msg("message \"%s\" should name line 6 as too long", err.msg);
+	expect_refused(state, text, ":6:", "longer than", NULL);
 
 	/* A long comment is not a reason to cut the next line silently. */
 	snprintf(text, sizeof(text), "# %.300s\n" REQUIRED, long_value);
-	assert_int_equal(load_text(state, text, path, &cfg, &err), -1);
-	assert_non_null(strstr(err.msg, ":1:"));
+	expect_refused(state, text, ":1:", NULL);
 }
 
 /* A moderately long value (a deep path) is accepted whole, not cut. */
 static void
 test_long_line_within_limit(void **state)
 {
-	char text[1024], value[160], path[PATH_MAX];
+	char text[1024], value[160];
 	struct sh_config *cfg;
-	struct sh_err err;
 
 	value[0] = '/';
 	memset(value + 1, 'd', sizeof(value) - 2);
@@ -450,7 +434,7 @@ test_long_line_within_limit(void **state)
 		 "database = %s\nspool = /s\nsecret_key_file = /k\n"
 		 "public_url = https://x.example\n",
 		 value);
-	assert_int_equal(load_text(state, text, path, &cfg, &err), 0);
+	cfg = load_ok(state, text);
 	assert_string_equal(cfg->database, value);
 	sh_config_free(cfg);
 }
@@ -460,11 +444,10 @@ test_long_line_within_limit(void **state)
 static void
 test_indented_key_line(void **state)
 {
-	char path[PATH_MAX];
 	struct sh_config *cfg;
 	struct sh_err err;
 
-	if (load_text(state, REQUIRED "    max_body = 1M\n", path, &cfg, &err) == 0) {
+	if (load_text(state, REQUIRED "    max_body = 1M\n", &cfg, &err) == 0) {
 		assert_int_equal(cfg->max_body, 1024 * 1024);
 		sh_config_free(cfg);
 		return;
@@ -487,15 +470,14 @@ test_public_url_trailing_slash(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char text[512], path[PATH_MAX];
+		char text[512];
 		struct sh_config *cfg;
-		struct sh_err err;
 
 		snprintf(text, sizeof(text),
 			 "database = /db\nspool = /s\nsecret_key_file = /k\n"
 			 "public_url = %s\n",
 			 cases[i].given);
-		assert_int_equal(load_text(state, text, path, &cfg, &err), 0);
+		cfg = load_ok(state, text);
 		assert_string_equal(cfg->public_url, cases[i].want);
 		sh_config_free(cfg);
 	}
@@ -633,15 +615,10 @@ test_parse_bool(void **state)
 static void
 test_bools_in_file(void **state)
 {
-	char path[PATH_MAX];
 	struct sh_config *cfg;
-	struct sh_err err;
 
-	assert_int_equal(load_text(state,
-				   REQUIRED "trust_remote_user = TRUE\n"
-					    "aggregate_status = 0\n",
-				   path, &cfg, &err),
-			 0);
+	cfg = load_ok(state, REQUIRED "trust_remote_user = TRUE\n"
+				      "aggregate_status = 0\n");
 	assert_true(cfg->trust_remote_user);
 	assert_false(cfg->aggregate_status);
 	sh_config_free(cfg);
@@ -650,16 +627,12 @@ test_bools_in_file(void **state)
 static void
 test_agent_pools(void **state)
 {
-	char text[8192], path[PATH_MAX];
+	char text[8192];
 	struct sh_config *cfg;
-	struct sh_err err;
 	size_t len;
 
-	assert_int_equal(load_text(state,
-				   REQUIRED "agent_pool.a = https://a.example\n"
-					    "agent_pool.b = https://b.example/x\n",
-				   path, &cfg, &err),
-			 0);
+	cfg = load_ok(state, REQUIRED "agent_pool.a = https://a.example\n"
+				      "agent_pool.b = https://b.example/x\n");
 	assert_int_equal(cfg->agent_pool_count, 2);
 	assert_string_equal(cfg->agent_pools[0].name, "a");
 	assert_string_equal(sh_config_agent_pool(cfg, "a"), "https://a.example");
@@ -674,8 +647,7 @@ test_agent_pools(void **state)
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
 					"agent_pool.p%d = https://p%d.example\n", i,
 					i);
-	assert_int_equal(load_text(state, text, path, &cfg, &err), -1);
-	assert_non_null(strstr(err.msg, ":69: agent_pool.p64"));
+	expect_error_at(state, text, 69, "agent_pool.p64");
 }
 
 static void
