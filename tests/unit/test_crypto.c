@@ -243,90 +243,125 @@ make_key(unsigned char key[SH_SECRET_KEY_LEN], unsigned char fill)
 		key[i] = (unsigned char)(fill + i);
 }
 
+/* A sealed value and the key it was sealed with. */
+struct box {
+	unsigned char key[SH_SECRET_KEY_LEN];
+	unsigned char *data; /* free it */
+	size_t len;
+};
+
+/* Seals len bytes of plain under the key make_key(fill) gives, which
+ * must work: the same fill gives the same key, so boxes can be compared. */
+static void
+box_seal(struct box *b, unsigned char fill, const void *plain, size_t len)
+{
+	struct sh_err err;
+
+	make_key(b->key, fill);
+	b->data = NULL;
+	b->len = 0;
+	sh_err_clear(&err);
+	if (sh_crypto_seal(b->key, plain, len, &b->data, &b->len, &err) < 0)
+		fail_msg("seal: %s", err.msg);
+	assert_non_null(b->data);
+}
+
+/* Opens len bytes of the box with key, which must work; returns the text
+ * (free it) and its length in *out_len. */
+static char *
+box_open(const struct box *b, const unsigned char *key, size_t len,
+	 size_t *out_len)
+{
+	struct sh_err err;
+	char *out = NULL;
+
+	*out_len = SIZE_MAX; /* open must say, also for an empty text */
+	sh_err_clear(&err);
+	if (sh_crypto_open(key, b->data, len, &out, out_len, &err) < 0)
+		fail_msg("open: %s", err.msg);
+	assert_non_null(out);
+	return out;
+}
+
+/* true when opening len bytes of the box with key fails and leaves no
+ * text behind; err says why. */
+static bool
+box_refused(const struct box *b, const unsigned char *key, size_t len,
+	    struct sh_err *err)
+{
+	char *out = (char *)&out;
+	size_t out_len;
+
+	sh_err_clear(err);
+	if (sh_crypto_open(key, b->data, len, &out, &out_len, err) != -1) {
+		free(out);
+		return false;
+	}
+	return out == NULL;
+}
+
 static void
 test_seal_round_trip(void **state)
 {
 	static const char plain[] = "glpat-0123456789abcdefghij";
-	unsigned char key[SH_SECRET_KEY_LEN], *sealed = NULL;
-	size_t sealed_len = 0, out_len = 0;
-	struct sh_err err;
-	char *out = NULL;
+	struct box b;
+	size_t out_len;
+	char *out;
 
 	(void)state;
-	make_key(key, 1);
-	assert_int_equal(sh_crypto_seal(key, plain, strlen(plain), &sealed,
-					&sealed_len, &err),
-			 0);
-	assert_non_null(sealed);
-	assert_int_equal(sealed_len, strlen(plain) + SEAL_OVERHEAD);
+	box_seal(&b, 1, plain, strlen(plain));
+	assert_int_equal(b.len, strlen(plain) + SEAL_OVERHEAD);
 	/* the text does not show through */
-	assert_false(tu_mem_contains(sealed, sealed_len, "glpat-"));
-	assert_false(tu_mem_contains(sealed, sealed_len, "0123456789"));
+	assert_false(tu_mem_contains(b.data, b.len, "glpat-"));
+	assert_false(tu_mem_contains(b.data, b.len, "0123456789"));
 
-	assert_int_equal(sh_crypto_open(key, sealed, sealed_len, &out, &out_len,
-					&err),
-			 0);
+	out = box_open(&b, b.key, b.len, &out_len);
 	assert_int_equal(out_len, strlen(plain));
 	assert_string_equal(out, plain); /* also proves the trailing NUL */
 	free(out);
-	free(sealed);
+	free(b.data);
 }
 
 static void
 test_seal_empty_and_binary(void **state)
 {
 	static const unsigned char bin[] = {0, 1, 2, 0, 255, 0};
-	unsigned char key[SH_SECRET_KEY_LEN], *sealed = NULL;
-	size_t sealed_len = 0, out_len = 99;
-	struct sh_err err;
-	char *out = NULL;
+	struct box b;
+	size_t out_len;
+	char *out;
 
 	(void)state;
-	make_key(key, 7);
-	assert_int_equal(sh_crypto_seal(key, "", 0, &sealed, &sealed_len, &err), 0);
-	assert_int_equal(sealed_len, SEAL_OVERHEAD);
-	assert_int_equal(sh_crypto_open(key, sealed, sealed_len, &out, &out_len,
-					&err),
-			 0);
+	box_seal(&b, 7, "", 0);
+	assert_int_equal(b.len, SEAL_OVERHEAD);
+	out = box_open(&b, b.key, b.len, &out_len);
 	assert_int_equal(out_len, 0);
 	assert_string_equal(out, "");
 	free(out);
-	free(sealed);
+	free(b.data);
 
-	assert_int_equal(sh_crypto_seal(key, bin, sizeof(bin), &sealed, &sealed_len,
-					&err),
-			 0);
-	assert_int_equal(sh_crypto_open(key, sealed, sealed_len, &out, &out_len,
-					&err),
-			 0);
+	box_seal(&b, 7, bin, sizeof(bin));
+	out = box_open(&b, b.key, b.len, &out_len);
 	assert_int_equal(out_len, sizeof(bin));
 	assert_memory_equal(out, bin, sizeof(bin));
 	free(out);
-	free(sealed);
+	free(b.data);
 }
 
 static void
 test_open_wrong_key(void **state)
 {
-	unsigned char key[SH_SECRET_KEY_LEN], other[SH_SECRET_KEY_LEN], *sealed;
-	size_t sealed_len, out_len;
+	unsigned char other[SH_SECRET_KEY_LEN];
+	struct box b;
 	struct sh_err err;
-	char *out = (char *)&out;
 
 	(void)state;
-	make_key(key, 1);
+	box_seal(&b, 1, "token", 5);
 	make_key(other, 1);
 	other[31] ^= 1; /* one bit */
-	assert_int_equal(sh_crypto_seal(key, "token", 5, &sealed, &sealed_len, &err),
-			 0);
-	sh_err_clear(&err);
-	assert_int_equal(sh_crypto_open(other, sealed, sealed_len, &out, &out_len,
-					&err),
-			 -1);
-	assert_null(out);
+	assert_true(box_refused(&b, other, b.len, &err));
 	assert_int_not_equal(err.code, SH_OK);
 	assert_null(strstr(err.msg, "token"));
-	free(sealed);
+	free(b.data);
 }
 
 /* Every single-bit change anywhere -- version, IV, ciphertext, tag --
@@ -334,79 +369,101 @@ test_open_wrong_key(void **state)
 static void
 test_open_tampered(void **state)
 {
-	unsigned char key[SH_SECRET_KEY_LEN], *sealed;
-	size_t sealed_len, out_len;
+	struct box b;
 	struct sh_err err;
+	size_t out_len;
 	char *out;
 
 	(void)state;
-	make_key(key, 3);
-	assert_int_equal(sh_crypto_seal(key, "some token", 10, &sealed, &sealed_len,
-					&err),
-			 0);
-	for (size_t i = 0; i < sealed_len; i++) {
+	box_seal(&b, 3, "some token", 10);
+	for (size_t i = 0; i < b.len; i++) {
 		for (int bit = 0; bit < 8; bit += 7) {
-			sealed[i] ^= (unsigned char)(1u << bit);
-			out = (char *)&out;
-			if (sh_crypto_open(key, sealed, sealed_len, &out, &out_len,
-					   &err) != -1)
+			b.data[i] ^= (unsigned char)(1u << bit);
+			if (!box_refused(&b, b.key, b.len, &err))
 				fail_msg("opened with byte %zu bit %d flipped", i, bit);
-			assert_null(out);
-			sealed[i] ^= (unsigned char)(1u << bit);
+			b.data[i] ^= (unsigned char)(1u << bit);
 		}
 	}
 	/* untouched, it still opens */
-	assert_int_equal(sh_crypto_open(key, sealed, sealed_len, &out, &out_len,
-					&err),
-			 0);
+	out = box_open(&b, b.key, b.len, &out_len);
 	assert_string_equal(out, "some token");
 	free(out);
-	free(sealed);
+	free(b.data);
 }
 
 static void
 test_open_truncated(void **state)
 {
-	unsigned char key[SH_SECRET_KEY_LEN], *sealed;
-	size_t sealed_len, out_len;
+	struct box b;
 	struct sh_err err;
-	char *out;
 
 	(void)state;
-	make_key(key, 5);
-	assert_int_equal(sh_crypto_seal(key, "abcdef", 6, &sealed, &sealed_len,
-					&err),
-			 0);
-	for (size_t len = 0; len < sealed_len; len++) {
-		out = (char *)&out;
-		if (sh_crypto_open(key, sealed, len, &out, &out_len, &err) != -1)
+	box_seal(&b, 5, "abcdef", 6);
+	for (size_t len = 0; len < b.len; len++)
+		if (!box_refused(&b, b.key, len, &err))
 			fail_msg("opened when cut to %zu bytes", len);
-		assert_null(out);
-	}
-	free(sealed);
+	free(b.data);
 }
 
 static void
 test_seal_fresh_iv(void **state)
 {
-	unsigned char key[SH_SECRET_KEY_LEN], *a, *b;
-	size_t a_len, b_len;
-	struct sh_err err;
+	struct box a, b;
 
 	(void)state;
-	make_key(key, 9);
-	assert_int_equal(sh_crypto_seal(key, "same text", 9, &a, &a_len, &err), 0);
-	assert_int_equal(sh_crypto_seal(key, "same text", 9, &b, &b_len, &err), 0);
-	assert_int_equal(a_len, b_len);
-	assert_int_equal(a[0], b[0]);                    /* version */
-	assert_memory_not_equal(a + 1, b + 1, 12);       /* IV */
-	assert_memory_not_equal(a + 13, b + 13, 9);      /* ciphertext */
-	free(a);
-	free(b);
+	box_seal(&a, 9, "same text", 9);
+	box_seal(&b, 9, "same text", 9);
+	assert_int_equal(a.len, b.len);
+	assert_int_equal(a.data[0], b.data[0]);                /* version */
+	assert_memory_not_equal(a.data + 1, b.data + 1, 12);   /* IV */
+	assert_memory_not_equal(a.data + 13, b.data + 13, 9);  /* ciphertext */
+	free(a.data);
+	free(b.data);
 }
 
 /* ------------------------------------------------------------------ */
 /* the secret key file */
+
+/* path is of type (S_IFREG, S_IFDIR) with exactly the permission bits
+ * mode -- the code sets them, whatever the umask; returns its size. */
+static off_t
+expect_mode(const char *path, mode_t type, mode_t mode)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		fail_msg("stat %s: %s", path, strerror(errno));
+	assert_int_equal(st.st_mode & S_IFMT, type);
+	assert_int_equal(st.st_mode & 07777, mode);
+	return st.st_size;
+}
+
+/* Creates the key file at path, which must work; whether it made a new
+ * one must be want. */
+static void
+create_key(const char *path, bool want)
+{
+	struct sh_err err;
+	bool created = !want;
+
+	sh_err_clear(&err);
+	if (sh_crypto_create_key(path, &created, &err) < 0)
+		fail_msg("create %s: %s", path, err.msg);
+	assert_int_equal(created, want);
+}
+
+/* true when loading the key at path fails as a config error whose message
+ * names path and, unless NULL, why; err says what happened. */
+static bool
+key_refused(const char *path, const char *why, struct sh_err *err)
+{
+	unsigned char key[SH_SECRET_KEY_LEN];
+
+	sh_err_clear(err);
+	return sh_crypto_load_key(path, key, err) == -1 &&
+	       err->code == SH_E_CONFIG && strstr(err->msg, path) != NULL &&
+	       (why == NULL || strstr(err->msg, why) != NULL);
+}
 
 static void
 test_key_create(void **state)
@@ -415,24 +472,16 @@ test_key_create(void **state)
 	unsigned char loaded[SH_SECRET_KEY_LEN];
 	char path[PATH_MAX], *first, *second;
 	size_t len;
-	struct stat st;
 	struct sh_err err;
-	bool created = false;
 
 	tu_join(path, d->path, "secret.key");
-	assert_int_equal(sh_crypto_create_key(path, &created, &err), 0);
-	assert_true(created);
-	assert_int_equal(stat(path, &st), 0);
-	assert_true(S_ISREG(st.st_mode));
-	assert_int_equal(st.st_mode & 07777, 0600);
-	assert_int_equal(st.st_size, SH_SECRET_KEY_LEN);
+	create_key(path, true);
+	assert_int_equal(expect_mode(path, S_IFREG, 0600), SH_SECRET_KEY_LEN);
 	first = tu_read_file(path, &len);
 	assert_non_null(first);
 
 	/* again: nothing changes */
-	created = true;
-	assert_int_equal(sh_crypto_create_key(path, &created, &err), 0);
-	assert_false(created);
+	create_key(path, false);
 	second = tu_read_file(path, &len);
 	assert_non_null(second);
 	assert_int_equal(len, SH_SECRET_KEY_LEN);
@@ -450,16 +499,12 @@ test_key_create_loose_umask(void **state)
 {
 	struct tu_dir *d = *state;
 	char path[PATH_MAX];
-	struct stat st;
-	struct sh_err err;
-	bool created;
 	mode_t old = umask(0);
 
 	tu_join(path, d->path, "secret.key");
-	assert_int_equal(sh_crypto_create_key(path, &created, &err), 0);
+	create_key(path, true);
 	umask(old);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0600);
+	expect_mode(path, S_IFREG, 0600);
 }
 
 static void
@@ -469,12 +514,11 @@ test_key_two_keys_differ(void **state)
 	unsigned char a[SH_SECRET_KEY_LEN], b[SH_SECRET_KEY_LEN];
 	char pa[PATH_MAX], pb[PATH_MAX];
 	struct sh_err err;
-	bool created;
 
 	tu_join(pa, d->path, "a.key");
 	tu_join(pb, d->path, "b.key");
-	assert_int_equal(sh_crypto_create_key(pa, &created, &err), 0);
-	assert_int_equal(sh_crypto_create_key(pb, &created, &err), 0);
+	create_key(pa, true);
+	create_key(pb, true);
 	assert_int_equal(sh_crypto_load_key(pa, a, &err), 0);
 	assert_int_equal(sh_crypto_load_key(pb, b, &err), 0);
 	assert_memory_not_equal(a, b, SH_SECRET_KEY_LEN);
@@ -507,14 +551,10 @@ test_key_load_wrong_size(void **state)
 
 	tu_join(path, d->path, "secret.key");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		size_t size = sizes[i];
-
-		assert_int_equal(tu_write_file_len(path, bytes, size, 0600), 0);
-		sh_err_clear(&err);
-		if (sh_crypto_load_key(path, key, &err) != -1)
-			fail_msg("a %zu-byte key file was accepted", size);
-		assert_int_equal(err.code, SH_E_CONFIG);
-		assert_non_null(strstr(err.msg, path));
+		assert_int_equal(tu_write_file_len(path, bytes, sizes[i], 0600), 0);
+		if (!key_refused(path, NULL, &err))
+			fail_msg("a %zu-byte key file was not refused: \"%s\"",
+				 sizes[i], err.msg);
 	}
 	/* 32 bytes with the right mode is fine */
 	assert_int_equal(tu_write_file_len(path, bytes, 32, 0600), 0);
@@ -534,12 +574,9 @@ test_key_load_readable_by_others(void **state)
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		assert_int_equal(tu_write_file_len(path, bytes, sizeof(bytes), modes[i]),
 				 0);
-		sh_err_clear(&err);
-		if (sh_crypto_load_key(path, key, &err) != -1)
-			fail_msg("a key file with mode %o was accepted",
-				 (unsigned)modes[i]);
-		assert_int_equal(err.code, SH_E_CONFIG);
-		assert_non_null(strstr(err.msg, "chmod"));
+		if (!key_refused(path, "chmod", &err))
+			fail_msg("a key file with mode %o was not refused: \"%s\"",
+				 (unsigned)modes[i], err.msg);
 	}
 	/* 0400 is owner-only too */
 	assert_int_equal(tu_write_file_len(path, bytes, sizeof(bytes), 0400), 0);
@@ -557,16 +594,16 @@ test_key_load_not_a_file(void **state)
 
 	/* missing */
 	tu_join(path, d->path, "missing.key");
-	assert_int_equal(sh_crypto_load_key(path, key, &err), -1);
-	assert_non_null(strstr(err.msg, path));
+	assert_true(key_refused(path, NULL, &err));
 	/* a directory */
-	assert_int_equal(sh_crypto_load_key(d->path, key, &err), -1);
+	assert_true(key_refused(d->path, NULL, &err));
 	/* a symbolic link, even to a good key, is refused (O_NOFOLLOW) */
 	tu_join(target, d->path, "real.key");
 	assert_int_equal(tu_write_file_len(target, bytes, sizeof(bytes), 0600), 0);
+	assert_int_equal(sh_crypto_load_key(target, key, &err), 0);
 	tu_join(path, d->path, "link.key");
 	assert_int_equal(symlink(target, path), 0);
-	assert_int_equal(sh_crypto_load_key(path, key, &err), -1);
+	assert_true(key_refused(path, NULL, &err));
 }
 
 /* ------------------------------------------------------------------ */
@@ -599,14 +636,12 @@ test_fs_write_new_file(void **state)
 {
 	struct tu_dir *d = *state;
 	char path[PATH_MAX], *data;
-	struct stat st;
 	struct sh_err err;
 	size_t len;
 
 	tu_join(path, d->path, "entry");
 	assert_int_equal(sh_fs_write_new_file(path, "hello\0world", 11, &err), 0);
-	assert_int_equal(stat(path, &st), 0);
-	assert_int_equal(st.st_mode & 07777, 0600);
+	expect_mode(path, S_IFREG, 0600);
 	data = tu_read_file(path, &len);
 	assert_non_null(data);
 	assert_int_equal(len, 11);
@@ -628,16 +663,13 @@ test_fs_mkdir(void **state)
 {
 	struct tu_dir *d = *state;
 	char path[PATH_MAX], file[PATH_MAX];
-	struct stat st;
 	struct sh_err err;
 	bool created = false;
 
 	tu_join(path, d->path, "sub");
 	assert_int_equal(sh_fs_mkdir(path, &created, &err), 0);
 	assert_true(created);
-	assert_int_equal(stat(path, &st), 0);
-	assert_true(S_ISDIR(st.st_mode));
-	assert_int_equal(st.st_mode & 07777, 0700);
+	expect_mode(path, S_IFDIR, 0700);
 	assert_int_equal(sh_fs_mkdir(path, &created, &err), 0);
 	assert_false(created);
 	assert_int_equal(sh_fs_mkdir(path, NULL, &err), 0);
