@@ -42,88 +42,122 @@ page_init(struct page *p, size_t limit)
 	sh_html_init(&p->h, &p->buf);
 }
 
+/* cmocka fixture: a page with no limit in *state, released after the
+ * test, also one that failed half-way. */
+static int
+page_setup(void **state)
+{
+	struct page *p = malloc(sizeof(*p));
+
+	if (p == NULL)
+		return -1;
+	page_init(p, 0);
+	*state = p;
+	return 0;
+}
+
+static int
+page_teardown(void **state)
+{
+	struct page *p = *state;
+
+	sh_buf_release(&p->buf);
+	free(p);
+	return 0;
+}
+
+/* Empties the page for the next check (and lifts a limit). */
+static void
+page_restart(struct page *p)
+{
+	sh_buf_release(&p->buf);
+	page_init(p, 0);
+}
+
+/* The page is exactly want and nothing failed; then it starts again. */
+static void
+expect_html(struct page *p, const char *want)
+{
+	assert_false(p->h.failed);
+	assert_string_equal(sh_buf_str(&p->buf), want);
+	page_restart(p);
+}
+
+/* A NULL-terminated list of strings, for expect_text. */
+#define STRS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* text has every string of has and none of lacks (STRS lists, or NULL). */
+static void
+expect_text(const char *text, const char *const *has, const char *const *lacks)
+{
+	for (; has != NULL && *has != NULL; has++)
+		if (strstr(text, *has) == NULL)
+			fail_msg("\"%s\" is missing from:\n%s", *has, text);
+	for (; lacks != NULL && *lacks != NULL; lacks++)
+		if (strstr(text, *lacks) != NULL)
+			fail_msg("\"%s\" should not be in:\n%s", *lacks, text);
+}
+
 static void
 test_html_text_escapes(void **state)
 {
-	struct page p;
+	struct page *p = *state;
 
-	(void)state;
-	page_init(&p, 0);
-	sh_html_text(&p.h, "<a href='x' title=\"y\">Tom & Jerry</a>");
-	assert_string_equal(sh_buf_str(&p.buf),
-			    "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;Tom &amp; "
-			    "Jerry&lt;/a&gt;");
-	sh_buf_release(&p.buf);
+	sh_html_text(&p->h, "<a href='x' title=\"y\">Tom & Jerry</a>");
+	expect_html(p, "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;Tom &amp; "
+		       "Jerry&lt;/a&gt;");
 
 	/* nothing else changes: UTF-8 and ordinary text pass */
-	page_init(&p, 0);
-	sh_html_text(&p.h, "Zürich — ok");
-	sh_html_text(&p.h, NULL);
-	sh_html_textn(&p.h, "<<<", 1);
-	assert_string_equal(sh_buf_str(&p.buf), "Zürich — ok&lt;");
-	assert_false(p.h.failed);
-	sh_buf_release(&p.buf);
+	sh_html_text(&p->h, "Zürich — ok");
+	sh_html_text(&p->h, NULL);
+	sh_html_textn(&p->h, "<<<", 1);
+	expect_html(p, "Zürich — ok&lt;");
 }
 
 static void
 test_html_template(void **state)
 {
-	struct page p;
+	struct page *p = *state;
 
-	(void)state;
-	page_init(&p, 0);
-	sh_html(&p.h, "<p title=\"{}\">{} {i} {{x}</p>", "\"on\"", "<b>", 42LL);
-	assert_string_equal(sh_buf_str(&p.buf),
-			    "<p title=\"&quot;on&quot;\">&lt;b&gt; 42 {x}</p>");
-	sh_buf_release(&p.buf);
+	sh_html(&p->h, "<p title=\"{}\">{} {i} {{x}</p>", "\"on\"", "<b>", 42LL);
+	expect_html(p, "<p title=\"&quot;on&quot;\">&lt;b&gt; 42 {x}</p>");
 
 	/* {u}: a URL component, then escaped (nothing left to escape) */
-	page_init(&p, 0);
-	sh_html(&p.h, "<a href=\"{u}/x?next={u}\">{}</a>", "/stack hook",
+	sh_html(&p->h, "<a href=\"{u}/x?next={u}\">{}</a>", "/stack hook",
 		"/ui/a&b\"c<d>", NULL);
-	assert_string_equal(sh_buf_str(&p.buf),
-			    "<a href=\"/stack%20hook/x?next=/ui/a%26b%22c%3Cd%3E\"></a>");
-	sh_buf_release(&p.buf);
+	expect_html(p, "<a href=\"/stack%20hook/x?next=/ui/a%26b%22c%3Cd%3E\"></a>");
 
 	/* a brace that is no hole stays; negative numbers too */
-	page_init(&p, 0);
-	sh_html(&p.h, "{a} {i}", -7LL);
-	assert_string_equal(sh_buf_str(&p.buf), "{a} -7");
-	sh_buf_release(&p.buf);
+	sh_html(&p->h, "{a} {i}", -7LL);
+	expect_html(p, "{a} -7");
 }
 
 static void
 test_html_attr(void **state)
 {
-	struct page p;
+	struct page *p = *state;
 
-	(void)state;
-	page_init(&p, 0);
-	sh_html_raw(&p.h, "<input");
-	sh_html_attr(&p.h, "value", "\" onfocus=\"alert(1)");
-	sh_html_attr(&p.h, "placeholder", NULL);
-	sh_html_raw(&p.h, ">");
-	assert_string_equal(sh_buf_str(&p.buf),
-			    "<input value=\"&quot; onfocus=&quot;alert(1)\">");
-	sh_buf_release(&p.buf);
+	sh_html_raw(&p->h, "<input");
+	sh_html_attr(&p->h, "value", "\" onfocus=\"alert(1)");
+	sh_html_attr(&p->h, "placeholder", NULL);
+	sh_html_raw(&p->h, ">");
+	expect_html(p, "<input value=\"&quot; onfocus=&quot;alert(1)\">");
 }
 
 static void
 test_html_sticky_failure(void **state)
 {
-	struct page p;
+	struct page *p = *state;
 
-	(void)state;
-	page_init(&p, 16);
-	sh_html_raw(&p.h, "0123456789");
-	assert_false(p.h.failed);
-	sh_html_text(&p.h, "<too much>");
-	assert_true(p.h.failed);
+	page_init(p, 16); /* the fixture's page is empty: nothing to release */
+	sh_html_raw(&p->h, "0123456789");
+	assert_false(p->h.failed);
+	sh_html_text(&p->h, "<too much>");
+	assert_true(p->h.failed);
 	/* nothing more is written once it failed */
-	sh_html_raw(&p.h, "!");
-	assert_true(p.h.failed);
-	assert_null(strchr(sh_buf_str(&p.buf), '!'));
-	sh_buf_release(&p.buf);
+	sh_html_raw(&p->h, "!");
+	assert_true(p->h.failed);
+	assert_null(strchr(sh_buf_str(&p->buf), '!'));
 }
 
 static char *
@@ -201,31 +235,25 @@ test_page_frame(void **state)
 		.title = "<Prod>", .base = "/stackhook", .user = "bob&co",
 		.csrf = "tok\"en", .nav = "stacks",
 	};
-	struct page p;
-	const char *s;
+	struct page *p = *state;
 
-	(void)state;
-	page_init(&p, 0);
-	sh_html_page_begin(&p.h, &l);
-	sh_html_page_end(&p.h);
-	s = sh_buf_str(&p.buf);
-	assert_non_null(strstr(s, "<!doctype html>"));
-	assert_non_null(strstr(s, "<title>&lt;Prod&gt; "));
-	assert_non_null(strstr(s, "<meta name=\"viewport\""));
-	assert_non_null(strstr(s, "href=\"/stackhook/ui/style.css\""));
-	assert_non_null(strstr(s, "<strong>bob&amp;co</strong>"));
-	assert_non_null(strstr(s, "name=\"csrf\" value=\"tok&quot;en\""));
-	assert_non_null(strstr(s, "href=\"/stackhook/ui/stacks\" aria-current=\"page\""));
-	assert_non_null(strstr(s, "<main id=\"main\">"));
-	assert_non_null(strstr(s, "</html>"));
-	sh_buf_release(&p.buf);
+	sh_html_page_begin(&p->h, &l);
+	sh_html_page_end(&p->h);
+	expect_text(sh_buf_str(&p->buf),
+		    STRS("<!doctype html>", "<title>&lt;Prod&gt; ",
+			 "<meta name=\"viewport\"",
+			 "href=\"/stackhook/ui/style.css\"",
+			 "<strong>bob&amp;co</strong>",
+			 "name=\"csrf\" value=\"tok&quot;en\"",
+			 "href=\"/stackhook/ui/stacks\" aria-current=\"page\"",
+			 "<main id=\"main\">", "</html>"),
+		    NULL);
+	page_restart(p);
 
 	/* the sign-in page: no person, no sign-out form */
 	l.user = NULL;
-	page_init(&p, 0);
-	sh_html_page_begin(&p.h, &l);
-	assert_null(strstr(sh_buf_str(&p.buf), "sign-out"));
-	sh_buf_release(&p.buf);
+	sh_html_page_begin(&p->h, &l);
+	expect_text(sh_buf_str(&p->buf), NULL, STRS("sign-out"));
 }
 
 /* ------------------------------------------------------------------ */
@@ -534,10 +562,39 @@ status_of(struct fake_env *e, const char *method, const char *route,
 	return status;
 }
 
-static bool
-body_has(const struct sh_http_response *resp, const char *needle)
+/* The response has status, and its body every string of has and none of
+ * lacks (as for expect_text). */
+static void
+expect_page(const struct sh_http_response *resp, int status,
+	    const char *const *has, const char *const *lacks)
 {
-	return strstr(sh_buf_str(&resp->body), needle) != NULL;
+	assert_int_equal(resp->status, status);
+	expect_text(sh_buf_str(&resp->body), has, lacks);
+}
+
+/* request (no more parameters) and expect_page, for a page that is only
+ * looked at. */
+static void
+serve_page(struct fake_env *e, const char *method, const char *route,
+	   const char *session, const char *form, int status,
+	   const char *const *has, const char *const *lacks)
+{
+	struct sh_http_response resp;
+
+	request(e, &resp, method, route, session, form, NULL);
+	expect_page(&resp, status, has, lacks);
+	sh_http_response_release(&resp);
+}
+
+/* The response sends the browser on to location (303 See Other). */
+static void
+expect_redirect(const struct sh_http_response *resp, const char *location)
+{
+	char value[256];
+
+	assert_int_equal(resp->status, 303);
+	assert_true(resp_header(resp, "Location", value, sizeof(value)));
+	assert_string_equal(value, location);
 }
 
 /* Signs in with key; the session id goes to id (SH_SESSION_ID_MAX + 1). */
@@ -550,9 +607,7 @@ sign_in(struct fake_env *e, const char *key, char *id)
 
 	snprintf(form, sizeof(form), "key=%s&next=%%2Fui%%2Fstacks", key);
 	request(e, &resp, "POST", "/ui/sign-in", NULL, form, NULL);
-	assert_int_equal(resp.status, 303);
-	assert_true(resp_header(&resp, "Location", cookie, sizeof(cookie)));
-	assert_string_equal(cookie, "/stackhook/ui/stacks");
+	expect_redirect(&resp, "/stackhook/ui/stacks");
 	assert_true(resp_header(&resp, "Set-Cookie", cookie, sizeof(cookie)));
 	assert_non_null(strstr(cookie, "; Path=/stackhook/; HttpOnly; SameSite=Strict"));
 	assert_null(strstr(cookie, "Secure"));
@@ -570,6 +625,53 @@ csrf_of(const struct sh_http_response *resp, char out[SH_SESSION_CSRF_MAX + 1])
 	assert_non_null(p);
 	p += strlen("name=\"csrf\" value=\"");
 	snprintf(out, SH_SESSION_CSRF_MAX + 1, "%.*s", (int)strcspn(p, "\""), p);
+}
+
+/* GETs the form page at route (more parameters as for request), which
+ * must be expect_page(200, has, lacks); its CSRF token goes to csrf
+ * (SH_SESSION_CSRF_MAX + 1). */
+static void
+get_form(struct fake_env *e, const char *route, const char *session,
+	 const char *const *has, const char *const *lacks, char *csrf, ...)
+{
+	struct sh_http_response resp;
+	va_list ap;
+
+	va_start(ap, csrf);
+	vrequest(e, &resp, "GET", route, session, NULL, ap);
+	va_end(ap);
+	expect_page(&resp, 200, has, lacks);
+	csrf_of(&resp, csrf);
+	sh_http_response_release(&resp);
+}
+
+/* One POST of a page's form: the body (NULL: the page's token alone, as
+ * its button sends it), more parameters, and the status it must get. */
+struct post_case {
+	const char *form;
+	const char *params[4]; /* name, value pairs; a NULL name ends them */
+	int status;
+};
+
+/* Posts each case to route, with the page's token csrf for a NULL form. */
+static void
+expect_posts(struct fake_env *e, const char *route, const char *session,
+	     const char *csrf, const struct post_case *cases, size_t n)
+{
+	char token[SH_SESSION_CSRF_MAX + 16];
+
+	snprintf(token, sizeof(token), "csrf=%s", csrf);
+	for (size_t i = 0; i < n; i++) {
+		const struct post_case *c = &cases[i];
+		int status = status_of(e, "POST", route, session,
+				       c->form != NULL ? c->form : token,
+				       c->params[0], c->params[1], c->params[2],
+				       c->params[3], NULL);
+
+		if (status != c->status)
+			fail_msg("POST %s, case %zu: status %d, not %d", route, i,
+				 status, c->status);
+	}
 }
 
 /* Creates an integration through the core, as bob. */
@@ -600,23 +702,21 @@ test_pages_sign_in(void **state)
 	char id[SH_SESSION_ID_MAX + 1], value[256];
 
 	request(e, &resp, "GET", "/ui/", NULL, NULL, NULL);
-	assert_int_equal(resp.status, 303);
-	assert_true(resp_header(&resp, "Location", value, sizeof(value)));
-	assert_string_equal(value, "/stackhook/ui/sign-in");
+	expect_redirect(&resp, "/stackhook/ui/sign-in");
 	sh_http_response_release(&resp);
 
 	request(e, &resp, "GET", "/ui/stacks/vpc", NULL, NULL, NULL);
-	assert_true(resp_header(&resp, "Location", value, sizeof(value)));
-	assert_string_equal(value, "/stackhook/ui/sign-in?next=/ui/stacks/vpc");
+	expect_redirect(&resp, "/stackhook/ui/sign-in?next=/ui/stacks/vpc");
 	sh_http_response_release(&resp);
 
 	request(e, &resp, "GET", "/ui/sign-in", NULL, NULL, "QUERY_STRING",
 		"next=%2F%2Fevil.example%2F", NULL);
-	assert_int_equal(resp.status, 200);
-	assert_string_equal(resp.content_type, "text/html; charset=utf-8");
-	assert_true(body_has(&resp, "<label for=\"key\">API key</label>"));
 	/* only our own pages are a way back */
-	assert_true(body_has(&resp, "name=\"next\" value=\"/ui/\""));
+	expect_page(&resp, 200,
+		    STRS("<label for=\"key\">API key</label>",
+			 "name=\"next\" value=\"/ui/\""),
+		    NULL);
+	assert_string_equal(resp.content_type, "text/html; charset=utf-8");
 	assert_true(resp_header(&resp, "Content-Security-Policy", value, sizeof(value)));
 	assert_non_null(strstr(value, "default-src 'none'"));
 	assert_true(resp_header(&resp, "X-Frame-Options", value, sizeof(value)));
@@ -624,18 +724,14 @@ test_pages_sign_in(void **state)
 
 	/* a wrong key: the form again, 401, the key not echoed */
 	request(e, &resp, "POST", "/ui/sign-in", NULL, "key=shk_wrong-guess", NULL);
-	assert_int_equal(resp.status, 401);
-	assert_true(body_has(&resp, "id=\"key-error\""));
-	assert_false(body_has(&resp, "shk_wrong-guess"));
+	expect_page(&resp, 401, STRS("id=\"key-error\""), STRS("shk_wrong-guess"));
 	assert_false(resp_header(&resp, "Set-Cookie", value, sizeof(value)));
 	sh_http_response_release(&resp);
 
 	sign_in(e, e->key[BOB], id);
-	request(e, &resp, "GET", "/ui/", id, NULL, NULL);
-	assert_int_equal(resp.status, 200);
-	assert_true(body_has(&resp, "Signed in as <strong>bob</strong>"));
-	assert_true(body_has(&resp, "No integrations yet"));
-	sh_http_response_release(&resp);
+	serve_page(e, "GET", "/ui/", id, NULL, 200,
+		   STRS("Signed in as <strong>bob</strong>", "No integrations yet"),
+		   NULL);
 
 	/* over TLS the cookie is Secure */
 	request(e, &resp, "POST", "/ui/sign-in", NULL, "key=x", "HTTPS", "on", NULL);
@@ -655,48 +751,40 @@ static void
 test_pages_csrf_and_origin(void **state)
 {
 	static const char doomed[] = "/ui/integrations/doomed/delete";
+	static const char live[] =
+		"SELECT count(*) FROM integrations WHERE deleted_at IS NULL";
+	static const struct post_case refused[] = {
+		{"x=1", {NULL}, 403},
+		{"csrf=wrong", {NULL}, 403},
+		{NULL, {"HTTP_ORIGIN", "http://localhost.evil"}, 403},
+		{NULL, {"HTTP_SEC_FETCH_SITE", "cross-site"}, 403},
+		/* a form body is required: JSON is not a page's form */
+		{NULL, {"CONTENT_TYPE", "application/json"}, 400},
+	};
+	/* same origin (TU_PUBLIC_URL's), the token: done */
+	static const struct post_case done[] = {
+		{NULL, {"HTTP_ORIGIN", "http://localhost", "HTTP_SEC_FETCH_SITE",
+			"same-origin"}, 303},
+	};
 	struct fake_env *e = *state;
-	struct sh_http_response resp;
-	char id[SH_SESSION_ID_MAX + 1], csrf[SH_SESSION_CSRF_MAX + 1], form[256];
+	char id[SH_SESSION_ID_MAX + 1], csrf[SH_SESSION_CSRF_MAX + 1];
 
 	make_integration(e, "{\"name\":\"Doomed\",\"space\":\"team\","
 			    "\"api_host_url\":\"https://gitlab.example.com\"}");
 	sign_in(e, e->key[BOB], id);
-	request(e, &resp, "GET", doomed, id, NULL, NULL);
-	assert_int_equal(resp.status, 200);
-	csrf_of(&resp, csrf);
-	sh_http_response_release(&resp);
+	get_form(e, doomed, id, NULL, NULL, csrf, NULL);
 
-	assert_int_equal(status_of(e, "POST", doomed, id, "x=1", NULL), 403);
-	assert_int_equal(status_of(e, "POST", doomed, id, "csrf=wrong", NULL), 403);
-	snprintf(form, sizeof(form), "csrf=%s", csrf);
-	assert_int_equal(status_of(e, "POST", doomed, id, form, "HTTP_ORIGIN",
-				   "http://localhost.evil", NULL),
-			 403);
-	assert_int_equal(status_of(e, "POST", doomed, id, form, "HTTP_SEC_FETCH_SITE",
-				   "cross-site", NULL),
-			 403);
-	/* a form body is required: JSON is not a page's form */
-	assert_int_equal(status_of(e, "POST", doomed, id, form, "CONTENT_TYPE",
-				   "application/json", NULL),
-			 400);
-	assert_int_equal(count(e->db, "SELECT count(*) FROM integrations WHERE "
-				      "deleted_at IS NULL"), 1);
-
-	/* same origin (TU_PUBLIC_URL's), the token: done */
-	assert_int_equal(status_of(e, "POST", doomed, id, form, "HTTP_ORIGIN",
-				   "http://localhost", "HTTP_SEC_FETCH_SITE",
-				   "same-origin", NULL),
-			 303);
-	assert_int_equal(count(e->db, "SELECT count(*) FROM integrations WHERE "
-				      "deleted_at IS NULL"), 0);
+	expect_posts(e, doomed, id, csrf, refused, FAKE_COUNT(refused));
+	assert_int_equal(count(e->db, live), 1);
+	expect_posts(e, doomed, id, csrf, done, FAKE_COUNT(done));
+	assert_int_equal(count(e->db, live), 0);
 }
 
 static void
 test_pages_escape_and_secrets(void **state)
 {
+	static const char page[] = "/ui/integrations/script-alert-1-script";
 	struct fake_env *e = *state;
-	struct sh_http_response resp;
 	char id[SH_SESSION_ID_MAX + 1], secret[128];
 	struct sh_integration_secrets s;
 	struct sh_err err;
@@ -715,40 +803,23 @@ test_pages_escape_and_secrets(void **state)
 
 	/* the admin: details, everything escaped */
 	sign_in(e, e->key[BOB], id);
-	request(e, &resp, "GET", "/ui/", id, NULL, NULL);
-	assert_int_equal(resp.status, 200);
-	assert_false(body_has(&resp, "<script>alert"));
-	assert_false(body_has(&resp, "<img"));
-	assert_false(body_has(&resp, "<b>x"));
-	assert_false(body_has(&resp, "href=\"javascript"));
-	assert_true(body_has(&resp, "&lt;script&gt;alert(1)&lt;/script&gt;"));
-	assert_false(body_has(&resp, secret));
-	sh_http_response_release(&resp);
-	request(e, &resp, "GET", "/ui/integrations/script-alert-1-script", id, NULL, NULL);
-	assert_int_equal(resp.status, 200);
-	assert_true(body_has(&resp, secret));
-	assert_true(body_has(&resp, "/webhooks/gitlab/script-alert-1-script"));
-	assert_false(body_has(&resp, "glpat-NeverShown1234"));
-	assert_true(body_has(&resp, "ending in 1234"));
-	sh_http_response_release(&resp);
+	serve_page(e, "GET", "/ui/", id, NULL, 200,
+		   STRS("&lt;script&gt;alert(1)&lt;/script&gt;"),
+		   STRS("<script>alert", "<img", "<b>x", "href=\"javascript",
+			secret));
+	serve_page(e, "GET", page, id, NULL, 200,
+		   STRS(secret, "/webhooks/gitlab/script-alert-1-script",
+			"ending in 1234"),
+		   STRS("glpat-NeverShown1234"));
 
 	/* the reader: the summary, no secret, no confirmation pages */
 	sign_in(e, e->key[CAROL], id);
-	request(e, &resp, "GET", "/ui/", id, NULL, NULL);
-	assert_int_equal(resp.status, 200);
-	assert_true(body_has(&resp, "See summary"));
-	assert_false(body_has(&resp, secret));
-	sh_http_response_release(&resp);
-	request(e, &resp, "GET", "/ui/integrations/script-alert-1-script", id, NULL, NULL);
-	assert_int_equal(resp.status, 200);
-	assert_false(body_has(&resp, secret));
-	assert_false(body_has(&resp, "/webhooks/gitlab/"));
-	sh_http_response_release(&resp);
-	request(e, &resp, "GET", "/ui/integrations/script-alert-1-script/rotate", id,
-		NULL, NULL);
-	assert_int_equal(resp.status, 403);
-	assert_false(body_has(&resp, secret));
-	sh_http_response_release(&resp);
+	serve_page(e, "GET", "/ui/", id, NULL, 200, STRS("See summary"),
+		   STRS(secret));
+	serve_page(e, "GET", page, id, NULL, 200, NULL,
+		   STRS(secret, "/webhooks/gitlab/"));
+	serve_page(e, "GET", "/ui/integrations/script-alert-1-script/rotate", id,
+		   NULL, 403, NULL, STRS(secret));
 	assert_int_equal(status_of(e, "GET", "/ui/integrations/nope", id, NULL, NULL), 404);
 }
 
@@ -758,15 +829,10 @@ test_pages_setup_form(void **state)
 	struct fake_env *e = *state;
 	struct sh_http_response resp;
 	char id[SH_SESSION_ID_MAX + 1], csrf[SH_SESSION_CSRF_MAX + 1], form[512];
-	char value[256];
 
 	sign_in(e, e->key[BOB], id);
-	request(e, &resp, "GET", "/ui/set-up", id, NULL, NULL);
-	assert_int_equal(resp.status, 200);
-	assert_true(body_has(&resp, "<option value=\"team\""));
-	assert_false(body_has(&resp, "<option value=\"root\""));
-	csrf_of(&resp, csrf);
-	sh_http_response_release(&resp);
+	get_form(e, "/ui/set-up", id, STRS("<option value=\"team\""),
+		 STRS("<option value=\"root\""), csrf, NULL);
 
 	/* the API's message next to its field; typed values kept, the
 	 * token not */
@@ -774,26 +840,22 @@ test_pages_setup_form(void **state)
 		 "csrf=%s&name=My+%%3CGitLab%%3E&type=space&space=team&api_host_url="
 		 "ftp%%3A%%2F%%2Fx&api_token=glpat-Typed5678&labels=a%%2C+b",
 		 csrf);
-	request(e, &resp, "POST", "/ui/set-up", id, form, NULL);
-	assert_int_equal(resp.status, 400);
-	assert_true(body_has(&resp, "id=\"api_host_url-error\""));
-	assert_true(body_has(&resp, "aria-invalid=\"true\" aria-describedby="
-				    "\"api_host_url-error api_host_url-hint\""));
-	assert_true(body_has(&resp, "value=\"My &lt;GitLab&gt;\""));
-	assert_true(body_has(&resp, "value=\"ftp://x\""));
-	assert_true(body_has(&resp, "value=\"a, b\""));
-	assert_false(body_has(&resp, "glpat-Typed5678"));
-	sh_http_response_release(&resp);
+	serve_page(e, "POST", "/ui/set-up", id, form, 400,
+		   STRS("id=\"api_host_url-error\"",
+			"aria-invalid=\"true\" aria-describedby="
+			"\"api_host_url-error api_host_url-hint\"",
+			"value=\"My &lt;GitLab&gt;\"", "value=\"ftp://x\"",
+			"value=\"a, b\""),
+		   STRS("glpat-Typed5678"));
 
 	/* a space bob may not use: the core's message at the space */
 	snprintf(form, sizeof(form),
 		 "csrf=%s&name=Elsewhere&type=space&space=root&api_host_url="
 		 "https%%3A%%2F%%2Fgitlab.example.com",
 		 csrf);
-	request(e, &resp, "POST", "/ui/set-up", id, form, NULL);
-	assert_int_equal(resp.status, 404); /* bob cannot even read root */
-	assert_true(body_has(&resp, "id=\"space-error\""));
-	sh_http_response_release(&resp);
+	/* 404: bob cannot even read root */
+	serve_page(e, "POST", "/ui/set-up", id, form, 404,
+		   STRS("id=\"space-error\""), NULL);
 
 	snprintf(form, sizeof(form),
 		 "csrf=%s&name=Team+GitLab&type=space&space=team&api_host_url="
@@ -801,9 +863,7 @@ test_pages_setup_form(void **state)
 		 "&labels=prod%%2C+eu%%2C+&description=line+1%%0D%%0Aline+2",
 		 csrf);
 	request(e, &resp, "POST", "/ui/set-up", id, form, NULL);
-	assert_int_equal(resp.status, 303);
-	assert_true(resp_header(&resp, "Location", value, sizeof(value)));
-	assert_string_equal(value, "/stackhook/ui/integrations/team-gitlab?created=1");
+	expect_redirect(&resp, "/stackhook/ui/integrations/team-gitlab?created=1");
 	sh_http_response_release(&resp);
 	assert_int_equal(count(e->db, "SELECT count(*) FROM integrations WHERE slug = "
 				      "'team-gitlab' AND labels = '[\"eu\",\"prod\"]' AND "
@@ -818,30 +878,21 @@ static void
 test_pages_remote_user(void **state)
 {
 	static const char rotate[] = "/ui/integrations/remote/rotate";
+	static const struct post_case posts[] = {
+		{"csrf=x", {"REMOTE_USER", "bob"}, 403},
+		/* the page's token is bob's, not carol's */
+		{NULL, {"REMOTE_USER", "carol"}, 403},
+		{NULL, {"REMOTE_USER", "bob"}, 303},
+	};
 	struct fake_env *e = *state;
-	struct sh_http_response resp;
-	char csrf[SH_SESSION_CSRF_MAX + 1], form[256];
+	char csrf[SH_SESSION_CSRF_MAX + 1];
 
 	make_integration(e, "{\"name\":\"Remote\",\"space\":\"team\","
 			    "\"api_host_url\":\"https://gitlab.example.com\"}");
-	request(e, &resp, "GET", rotate, NULL, NULL, "REMOTE_USER", "bob", NULL);
-	assert_int_equal(resp.status, 200);
 	/* the web server signs people out, not us */
-	assert_false(body_has(&resp, "/ui/sign-out"));
-	csrf_of(&resp, csrf);
-	sh_http_response_release(&resp);
-
-	assert_int_equal(status_of(e, "POST", rotate, NULL, "csrf=x", "REMOTE_USER",
-				   "bob", NULL),
-			 403);
-	snprintf(form, sizeof(form), "csrf=%s", csrf);
-	/* carol's token is not bob's */
-	assert_int_equal(status_of(e, "POST", rotate, NULL, form, "REMOTE_USER",
-				   "carol", NULL),
-			 403);
-	assert_int_equal(status_of(e, "POST", rotate, NULL, form, "REMOTE_USER",
-				   "bob", NULL),
-			 303);
+	get_form(e, rotate, NULL, NULL, STRS("/ui/sign-out"), csrf, "REMOTE_USER",
+		 "bob", NULL);
+	expect_posts(e, rotate, NULL, csrf, posts, FAKE_COUNT(posts));
 	assert_int_equal(count(e->db, "SELECT count(*) FROM audit WHERE actor = 'bob' "
 				      "AND action = 'rotate-secret'"), 1);
 }
@@ -863,46 +914,39 @@ test_assets(void **state)
 	struct sh_http_response resp;
 
 	request(e, &resp, "GET", "/ui/style.css", NULL, NULL, NULL);
-	assert_int_equal(resp.status, 200);
+	expect_page(&resp, 200, STRS("@media"), NULL);
 	assert_string_equal(resp.content_type, "text/css; charset=utf-8");
-	assert_true(body_has(&resp, "@media"));
 	sh_http_response_release(&resp);
-	request(e, &resp, "GET", "/ui/copy.js", NULL, NULL, NULL);
-	assert_int_equal(resp.status, 200);
-	assert_true(body_has(&resp, "clipboard"));
-	sh_http_response_release(&resp);
+	serve_page(e, "GET", "/ui/copy.js", NULL, NULL, 200, STRS("clipboard"), NULL);
 }
 
 int
 main(void)
 {
+#define P(f) cmocka_unit_test_setup_teardown(f, page_setup, page_teardown)
+#define E(f, setup) cmocka_unit_test_setup_teardown(f, setup, fake_env_teardown)
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_html_text_escapes),
-		cmocka_unit_test(test_html_template),
-		cmocka_unit_test(test_html_attr),
-		cmocka_unit_test(test_html_sticky_failure),
+		P(test_html_text_escapes),
+		P(test_html_template),
+		P(test_html_attr),
+		P(test_html_sticky_failure),
 		cmocka_unit_test(test_markdown),
 		cmocka_unit_test(test_markdown_is_safe),
-		cmocka_unit_test(test_page_frame),
+		P(test_page_frame),
 		cmocka_unit_test(test_form_parse),
 		cmocka_unit_test(test_form_refused),
-		cmocka_unit_test_setup_teardown(test_sessions, env_setup, fake_env_teardown),
-		cmocka_unit_test_setup_teardown(test_sessions_refused_keys, env_setup,
-						fake_env_teardown),
+		E(test_sessions, env_setup),
+		E(test_sessions_refused_keys, env_setup),
 		cmocka_unit_test(test_csrf_tokens),
-		cmocka_unit_test_setup_teardown(test_pages_sign_in, env_setup, fake_env_teardown),
-		cmocka_unit_test_setup_teardown(test_pages_csrf_and_origin, env_setup,
-						fake_env_teardown),
-		cmocka_unit_test_setup_teardown(test_pages_escape_and_secrets, env_setup,
-						fake_env_teardown),
-		cmocka_unit_test_setup_teardown(test_pages_setup_form, env_setup,
-						fake_env_teardown),
-		cmocka_unit_test_setup_teardown(test_pages_remote_user, env_setup_trusting,
-						fake_env_teardown),
-		cmocka_unit_test_setup_teardown(test_pages_remote_user_untrusted, env_setup,
-						fake_env_teardown),
-		cmocka_unit_test_setup_teardown(test_assets, env_setup, fake_env_teardown),
+		E(test_pages_sign_in, env_setup),
+		E(test_pages_csrf_and_origin, env_setup),
+		E(test_pages_escape_and_secrets, env_setup),
+		E(test_pages_setup_form, env_setup),
+		E(test_pages_remote_user, env_setup_trusting),
+		E(test_pages_remote_user_untrusted, env_setup),
+		E(test_assets, env_setup),
 	};
-
+#undef E
+#undef P
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
