@@ -40,22 +40,20 @@ check_eval "nginx + two responders (spawn-fcgi -F 2: PIDs $PIDS_BEFORE) serve $B
 
 # ------------------------------------------------------------ fixtures ----
 
-api() {
-	local key=$1 method=$2 path=$3
-	shift 3
-	http "$method" "$BASE$path" -H "Authorization: Bearer $key" "$@"
-}
-
-api_json() {
-	api "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$4"
-}
-
 # fixture DESC STATUS KEY METHOD PATH [BODY]: a setup request that must work.
 fixture() {
 	local desc=$1 want=$2
 	shift 2
-	if [ $# -ge 4 ]; then api_json "$@"; else api "$@"; fi
+	api_as "$@"
 	status_is "$want" || { last_diag; bail "setup: $desc: expected $want"; }
+}
+
+# integration_fixture VAR NAME JSON-MEMBERS: the integration NAME made by
+# the root admin (JSON-MEMBERS: the rest of its body), its webhook secret in
+# VAR.
+integration_fixture() {
+	fixture "$2" 201 "$ROOT" POST /api/v1/integrations "{\"name\":\"$2\",$3}"
+	printf -v "$1" '%s' "$(jv 'd["webhook_secret"]')"
 }
 
 ROOT=$ADMIN_KEY
@@ -69,21 +67,14 @@ fixture "ChildSpace" 201 "$ROOT" POST /api/v1/spaces '{"name":"ChildSpace","pare
 fixture "SiblingSpace" 201 "$ROOT" POST /api/v1/spaces \
 	'{"name":"SiblingSpace","parent":"parentspace","inherit":false}'
 fixture "OtherSpace" 201 "$ROOT" POST /api/v1/spaces '{"name":"OtherSpace"}'
-fixture "GitLab Prod" 201 "$ROOT" POST /api/v1/integrations \
-	"{\"name\":\"GitLab Prod\",\"space\":\"parentspace\",\"api_host_url\":\"https://gitlab.example.com\",\"api_token\":\"$TOKEN_PROD\"}"
-SECRET_PROD=$(jv 'd["webhook_secret"]')
-fixture "Other GL" 201 "$ROOT" POST /api/v1/integrations \
-	"{\"name\":\"Other GL\",\"space\":\"otherspace\",\"api_host_url\":\"https://gitlab.other.example\",\"api_token\":\"$TOKEN_OTHER\"}"
-SECRET_OTHER=$(jv 'd["webhook_secret"]')
-fixture "Signed" 201 "$ROOT" POST /api/v1/integrations \
-	"{\"name\":\"Signed\",\"space\":\"parentspace\",\"api_host_url\":\"https://gitlab.example.com\",\"signing_token\":\"$SIGNING_TOKEN\"}"
-SECRET_SIGNED=$(jv 'd["webhook_secret"]')
-fixture "GitLab.com (default)" 201 "$ROOT" POST /api/v1/integrations \
-	'{"name":"GitLab.com","type":"default","api_host_url":"https://gitlab.com"}'
-SECRET_DEFAULT=$(jv 'd["webhook_secret"]')
-fixture "Gone (to delete)" 201 "$ROOT" POST /api/v1/integrations \
-	'{"name":"Gone","space":"parentspace","api_host_url":"https://gitlab.example.com"}'
-SECRET_GONE=$(jv 'd["webhook_secret"]')
+integration_fixture SECRET_PROD "GitLab Prod" \
+	"\"space\":\"parentspace\",\"api_host_url\":\"https://gitlab.example.com\",\"api_token\":\"$TOKEN_PROD\""
+integration_fixture SECRET_OTHER "Other GL" \
+	"\"space\":\"otherspace\",\"api_host_url\":\"https://gitlab.other.example\",\"api_token\":\"$TOKEN_OTHER\""
+integration_fixture SECRET_SIGNED Signed \
+	"\"space\":\"parentspace\",\"api_host_url\":\"https://gitlab.example.com\",\"signing_token\":\"$SIGNING_TOKEN\""
+integration_fixture SECRET_DEFAULT GitLab.com '"type":"default","api_host_url":"https://gitlab.com"'
+integration_fixture SECRET_GONE Gone '"space":"parentspace","api_host_url":"https://gitlab.example.com"'
 fixture "Gone deleted" 204 "$ROOT" DELETE /api/v1/integrations/gone
 fixture "VPC" 201 "$ROOT" POST /api/v1/stacks \
 	'{"name":"VPC","space":"childspace","integration":"gitlab-prod","namespace":"group-1","repository":"project-a","branch":"main"}'
@@ -1208,7 +1199,7 @@ check_eval "no secret, token or API key in the responder's log" '[ -z "${leaked:
 accepted() {
 	local desc=$1 want=$2 cond=$3
 	shift 3
-	if [ $# -ge 4 ]; then api_json "$1" "$2" "$3" "$4"; else api "$1" "$2" "$3"; fi
+	api_as "$@"
 	check_eval "$desc" 'status_is "$want" && [ "$(jv "bool($cond)")" = true ]'
 }
 N64=$(printf 'é%.0s' $(seq 64))

@@ -541,18 +541,36 @@ except Exception as e:
 print(v if isinstance(v, str) else json.dumps(v))' "$1" "${2:-$T/http.body}"
 }
 
-# api METHOD PATH [CURL ARGS...]: http to $BASE$PATH as the admin
-# ($ADMIN_KEY); BASE is the test's mount, e.g. http://127.0.0.1:8080/stackhook
+# api_at MOUNT KEY METHOD PATH [CURL ARGS...]: http to MOUNT$PATH with the
+# API key KEY; MOUNT is a stackhook's base URL, e.g.
+# http://127.0.0.1:8080/stackhook
+api_at() {
+	local base=$1 key=$2 method=$3 path=$4
+	shift 4
+	http "$method" "$base$path" -H "Authorization: Bearer $key" "$@"
+}
+
+# api_json_at MOUNT KEY METHOD PATH JSON: api_at with JSON as the body.
+api_json_at() {
+	api_at "$1" "$2" "$3" "$4" -H 'Content-Type: application/json' --data-binary "$5"
+}
+
+# api METHOD PATH [CURL ARGS...]: api_at the test's mount $BASE as the
+# admin ($ADMIN_KEY).
 # shellcheck disable=SC2153
 api() {
-	local method=$1 path=$2
-	shift 2
-	http "$method" "$BASE$path" -H "Authorization: Bearer $ADMIN_KEY" "$@"
+	api_at "$BASE" "$ADMIN_KEY" "$@"
 }
 
 # api_json METHOD PATH JSON: api with JSON as the request's body.
 api_json() {
-	api "$1" "$2" -H 'Content-Type: application/json' --data-binary "$3"
+	api_json_at "$BASE" "$ADMIN_KEY" "$@"
+}
+
+# api_as KEY METHOD PATH [JSON]: api_at $BASE with the API key KEY, and
+# JSON, when given, as the body (for the tests that act as several users).
+api_as() {
+	if [ $# -ge 4 ]; then api_json_at "$BASE" "$@"; else api_at "$BASE" "$@"; fi
 }
 
 # variant IN OUT PYTHON: OUT is the JSON file IN changed by PYTHON (on d).

@@ -90,15 +90,14 @@ pg_restart() {
 		-o "$pg_args" start >>"$T/log/pg_ctl.out" 2>&1
 }
 
-# api BASE METHOD PATH [CURL ARGS]: the admin API of BASE as alice.
+# api BASE METHOD PATH [CURL ARGS]: the admin API of BASE (either node, or
+# the balancer) as alice; api_json BASE METHOD PATH JSON likewise.
 api() {
-	local base=$1 method=$2 path=$3
-	shift 3
-	http "$method" "$base$path" -H "Authorization: Bearer $ADMIN_KEY" "$@"
+	api_at "$1" "$ADMIN_KEY" "${@:2}"
 }
 
 api_json() {
-	api "$1" "$2" "$3" -H 'Content-Type: application/json' --data-binary "$4"
+	api_json_at "$1" "$ADMIN_KEY" "${@:2}"
 }
 
 # deliver BASE SLUG SECRET FILE KEY [EVENT]: one webhook delivery.

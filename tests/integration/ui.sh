@@ -96,51 +96,28 @@ key_for() {
 		tail -n 1
 }
 
-# api KEY METHOD PATH [JSON]
-api() {
-	local key=$1 method=$2 path=$3
-	shift 3
-	if [ $# -gt 0 ]; then
-		http "$method" "$BASE$path" -H "Authorization: Bearer $key" \
-			-H 'Content-Type: application/json' --data-binary "$1"
-	else
-		http "$method" "$BASE$path" -H "Authorization: Bearer $key"
-	fi
-}
-
 BOB_KEY=$(key_for bob)
 CAROL_KEY=$(key_for carol)
 [ -n "$BOB_KEY" ] && [ -n "$CAROL_KEY" ] || bail "stackhook key create failed: $(cat "$T/log/keys.err")"
 
+# The example, made by the root admin: STATUS METHOD PATH JSON a line.
+# GitLab Sibling is an integration bob may list but the stack's space
+# cannot use.
 setup_ok=yes
-want() {
-	status_is "$1" || { setup_ok=no; last_diag; }
-}
-api "$ADMIN_KEY" POST /api/v1/spaces '{"name":"ParentSpace","id":"parentspace"}'
-want 201
-api "$ADMIN_KEY" POST /api/v1/spaces \
-	'{"name":"ChildSpace","id":"childspace","parent":"parentspace","inherit":true}'
-want 201
-api "$ADMIN_KEY" PUT /api/v1/spaces/parentspace/members/bob '{"role":"admin"}'
-want 200
-api "$ADMIN_KEY" PUT /api/v1/spaces/parentspace/members/carol '{"role":"read"}'
-want 200
-api "$ADMIN_KEY" POST /api/v1/integrations \
-	'{"name":"GitLab Company","type":"default","api_host_url":"https://gitlab.company.example","api_token":"glpat-DefaultToken0000","labels":["all"],"description":"The **company** GitLab, for every stack."}'
-want 201
-api "$ADMIN_KEY" POST /api/v1/integrations \
-	'{"name":"GitLab Backup","type":"space","space":"parentspace","api_host_url":"https://gitlab-backup.example","api_token":"glpat-BackupToken0000"}'
-want 201
-# An integration bob may list but the stack's space cannot use.
-api "$ADMIN_KEY" POST /api/v1/spaces \
-	'{"name":"SiblingSpace","id":"siblingspace","parent":"parentspace","inherit":true}'
-want 201
-api "$ADMIN_KEY" POST /api/v1/integrations \
-	'{"name":"GitLab Sibling","type":"space","space":"siblingspace","api_host_url":"https://gitlab-sibling.example"}'
-want 201
-api "$ADMIN_KEY" POST /api/v1/stacks \
-	'{"name":"VPC","id":"vpc","space":"childspace","namespace":"gitlab-org","repository":"hello-world","branch":"master"}'
-want 201
+while read -r want method path body <&3; do
+	api_json "$method" "$path" "$body"
+	status_is "$want" || { setup_ok=no; last_diag; }
+done 3<<'EOF'
+201 POST /api/v1/spaces {"name":"ParentSpace","id":"parentspace"}
+201 POST /api/v1/spaces {"name":"ChildSpace","id":"childspace","parent":"parentspace","inherit":true}
+200 PUT /api/v1/spaces/parentspace/members/bob {"role":"admin"}
+200 PUT /api/v1/spaces/parentspace/members/carol {"role":"read"}
+201 POST /api/v1/integrations {"name":"GitLab Company","type":"default","api_host_url":"https://gitlab.company.example","api_token":"glpat-DefaultToken0000","labels":["all"],"description":"The **company** GitLab, for every stack."}
+201 POST /api/v1/integrations {"name":"GitLab Backup","type":"space","space":"parentspace","api_host_url":"https://gitlab-backup.example","api_token":"glpat-BackupToken0000"}
+201 POST /api/v1/spaces {"name":"SiblingSpace","id":"siblingspace","parent":"parentspace","inherit":true}
+201 POST /api/v1/integrations {"name":"GitLab Sibling","type":"space","space":"siblingspace","api_host_url":"https://gitlab-sibling.example"}
+201 POST /api/v1/stacks {"name":"VPC","id":"vpc","space":"childspace","namespace":"gitlab-org","repository":"hello-world","branch":"master"}
+EOF
 check_eval "the example's spaces, people, two integrations and a stack are made through the API" \
 	'[ "$setup_ok" = yes ]'
 
