@@ -151,6 +151,7 @@ EOF
 
 cat >"$T/hostile.py" <<'PY'
 import base64, hashlib, hmac, json, os, re, socket, struct, sys, time
+import fcgi_wire  # lib.sh: fcgi_wire_py
 
 ctx = json.load(open(sys.argv[1]))
 PORT = ctx["port"]
@@ -1019,20 +1020,6 @@ def http_request(c):
     headers = [tuple(x.strip() for x in l.split(":", 1)) for l in lines[1:] if ":" in l]
     return {"status": status, "headers": headers, "body": body}
 
-def fcgi_record(t, content, rid=1):
-    out = b""
-    for i in range(0, max(len(content), 1), 65535):
-        chunk = content[i:i + 65535]
-        out += struct.pack(">BBHHBB", 1, t, rid, len(chunk), 0, 0) + chunk
-        if not content:
-            break
-    return out
-
-def fcgi_pair(k, v):
-    k, v = k.encode(), v.encode("latin-1")
-    enc = lambda n: bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
-    return enc(len(k)) + enc(len(v)) + k + v
-
 def fcgi_request(c):
     body = c.get("body") or b""
     params = {"REQUEST_METHOD": c["method"], "PATH_INFO": c["path"], "SCRIPT_NAME": ctx["script_name"],
@@ -1044,30 +1031,16 @@ def fcgi_request(c):
     for k, v in list(AUTH.get(c.get("auth", "none"), {}).items()) + list(c.get("headers", {}).items()):
         params["HTTP_" + k.upper().replace("-", "_")] = v
     params.update(c.get("params", {}))
-    pairs = b"".join(fcgi_pair(k, v) for k, v in params.items() if v is not None)
-    data = fcgi_record(1, struct.pack(">HB5x", 1, 0))
-    data += fcgi_record(4, pairs) + fcgi_record(4, b"")
-    data += fcgi_record(5, body) + fcgi_record(5, b"") if body else fcgi_record(5, b"")
+    pairs = b"".join(fcgi_wire.pair(k.encode(), v.encode("latin-1"))
+                     for k, v in params.items() if v is not None)
+    data = fcgi_wire.record(1, struct.pack(">HB5x", 1, 0))
+    data += fcgi_wire.record(4, pairs) + fcgi_wire.record(4, b"")
+    data += fcgi_wire.record(5, body) + fcgi_wire.record(5, b"") if body else fcgi_wire.record(5, b"")
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(20)
     s.connect(ctx["socket"])
     s.sendall(data)
-    buf, out = b"", b""
-    done = False
-    while not done:
-        b = s.recv(65536)
-        if not b:
-            break
-        buf += b
-        while len(buf) >= 8:
-            _, t, _, n, pad, _ = struct.unpack(">BBHHBB", buf[:8])
-            if len(buf) < 8 + n + pad:
-                break
-            if t == 6:
-                out += buf[8:8 + n]
-            elif t == 3:
-                done = True
-            buf = buf[8 + n + pad:]
+    out, _ = fcgi_wire.answer(s)
     s.close()
     head, _, rbody = out.partition(b"\r\n\r\n")
     headers = [tuple(x.strip() for x in l.split(":", 1)) for l in head.decode("latin-1").split("\r\n") if ":" in l]
@@ -1141,6 +1114,7 @@ for n, c in enumerate(CASES, 1):
 results.close()
 PY
 
+fcgi_wire_py "$T"
 python3 "$T/hostile.py" "$T/ctx.json" "$T/results" 2>"$T/hostile.err" ||
 	{ diag "$(tail -n 20 "$T/hostile.err")"; bail "the battery's runner failed"; }
 CASES=$(wc -l <"$T/results")

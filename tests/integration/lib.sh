@@ -724,11 +724,62 @@ cgi() {
 		SERVER_PROTOCOL=HTTP/1.1 REMOTE_ADDR=127.0.0.1 "$@" "$SH_FCGI" \
 		<"$CGI_STDIN" >"$T/cgi.out" 2>"$T/http.err"
 	HTTP_RC=$?
+	cgi_answer "$T/cgi.out"
+}
+
+# cgi_answer FILE: the CGI answer in FILE (a responder's output) as the last
+# answer: its headers in $T/http.head, its body in $T/http.body and
+# HTTP_STATUS from its Status: line (000 without one).
+cgi_answer() {
 	# Headers end at the first empty line (CRLF or LF).
-	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } h { print }' "$T/cgi.out" >"$T/http.head"
-	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } !h { print }' "$T/cgi.out" >"$T/http.body"
-	HTTP_STATUS=$(sed -n '1s/^Status: \([0-9][0-9][0-9]\).*/\1/p' "$T/cgi.out")
+	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } h { print }' "$1" >"$T/http.head"
+	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } !h { print }' "$1" >"$T/http.body"
+	HTTP_STATUS=$(sed -n '1s/^Status: \([0-9][0-9][0-9]\).*/\1/p' "$1")
 	[ -n "$HTTP_STATUS" ] || HTTP_STATUS=000
+}
+
+# fcgi_wire_py DIR: DIR/fcgi_wire.py, the web server's side of FastCGI for
+# the tests' own clients of a responder's socket (python3 scripts in DIR
+# import it): record() and pair() to build a request, answer() to read the
+# responder's.
+fcgi_wire_py() {
+	cat >"$1/fcgi_wire.py" <<'PY'
+import struct
+
+def record(kind, content, rid=1):
+    """content as records of KIND for request RID: 65535 bytes at most
+    each, and one empty record for no content."""
+    out = b""
+    for i in range(0, max(len(content), 1), 65535):
+        chunk = content[i:i + 65535]
+        out += struct.pack(">BBHHBB", 1, kind, rid, len(chunk), 0, 0) + chunk
+    return out
+
+def pair(name, value):
+    """One name-value pair (bytes) of a PARAMS record."""
+    enc = lambda n: bytes([n]) if n < 128 else struct.pack(">I", n | 0x80000000)
+    return enc(len(name)) + enc(len(value)) + name + value
+
+def answer(s):
+    """What the responder wrote to its stdout on the socket s, and whether
+    it ended the request (END_REQUEST) before closing."""
+    buf, out, ended = b"", b"", False
+    while not ended:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 8:
+            _, kind, _, n, pad, _ = struct.unpack(">BBHHBB", buf[:8])
+            if len(buf) < 8 + n + pad:
+                break
+            if kind == 6:
+                out += buf[8:8 + n]
+            elif kind == 3:
+                ended = True
+            buf = buf[8 + n + pad:]
+    return out, ended
+PY
 }
 
 # ------------------------------------------------------------- apache ----

@@ -74,21 +74,15 @@ chmod 600 "$T/var/lib/not-a-db.db"
 sed "s#^database .*#database = $T/var/lib/not-a-db.db#" "$CONF" >"$T/etc/not-a-db.conf"
 storage_fault "database path is not a database" "$T/etc/not-a-db.conf"
 
-# write_fcgi_client FILE: a minimal FastCGI client (python3) that sends one
-# POST to SOCKET, SIGTERMs PID after the first 5 body bytes, sends the rest
-# and prints the CGI answer, then "[end_request]" if the request ended.
+# write_fcgi_client FILE: a minimal FastCGI client (python3, with lib.sh's
+# fcgi_wire.py beside it) that sends one POST to SOCKET, SIGTERMs PID after
+# the first 5 body bytes, sends the rest and prints the CGI answer, then
+# "[end_request]" if the request ended.
 write_fcgi_client() {
+	fcgi_wire_py "$(dirname "$1")"
 	cat >"$1" <<'PY'
 import os, signal, socket, struct, sys, time
-
-def record(kind, content):
-    return struct.pack("!BBHHBB", 1, kind, 1, len(content), 0, 0) + content
-
-def pair(name, value):
-    out = b""
-    for s in (name, value):
-        out += bytes([len(s)]) if len(s) < 128 else struct.pack("!I", len(s) | 0x80000000)
-    return out + name + value
+from fcgi_wire import answer, pair, record
 
 path, pid, key, body = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].encode()
 params = {"REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/spaces",
@@ -106,21 +100,7 @@ time.sleep(0.3)
 os.kill(pid, signal.SIGTERM)
 time.sleep(0.3)
 s.sendall(record(5, body[5:]) + record(5, b""))
-out, buf, ended = b"", b"", False
-while not ended:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    buf += chunk
-    while len(buf) >= 8:
-        _, kind, _, clen, plen, _ = struct.unpack("!BBHHBB", buf[:8])
-        if len(buf) < 8 + clen + plen:
-            break
-        if kind == 6:
-            out += buf[8:8 + clen]
-        elif kind == 3:
-            ended = True
-        buf = buf[8 + clen + plen:]
+out, ended = answer(s)
 sys.stdout.write(out.decode("utf-8", "replace"))
 if ended:
     sys.stdout.write("\n[end_request]\n")
@@ -146,9 +126,7 @@ if command -v python3 >/dev/null 2>&1; then
 		'{"id":"in-flight","name":"In flight"}' >"$T/inflight.out" 2>&1
 	HTTP_CMD="FastCGI POST /api/v1/spaces, SIGTERM after 5 body bytes"
 	HTTP_RC=0
-	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } h { print }' "$T/inflight.out" >"$T/http.head"
-	awk 'BEGIN { h = 1 } h && /^\r?$/ { h = 0; next } !h { print }' "$T/inflight.out" >"$T/http.body"
-	HTTP_STATUS=$(sed -n '1s/^Status: \([0-9][0-9][0-9]\).*/\1/p' "$T/inflight.out")
+	cgi_answer "$T/inflight.out"
 	check_eval "SIGTERM during a request: that request is finished (space created, 201)" \
 		'grep -q "^\[end_request\]" "$T/inflight.out" && status_is 201'
 else
