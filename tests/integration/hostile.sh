@@ -615,36 +615,44 @@ for method, path, body, f in [
       400, "invalid_field", field=f, auth=R, body=body)
 
 # --- path traversal and odd ids ------------------------------------------
-for p, st, code in [
-    (D + "/spaces/..", 404, "not_found"),                       # nginx: /stackhook/api/v1/
-    (D + "/spaces/../../../../etc/passwd", 404, "nginx"),        # nginx: /etc/passwd, outside /stackhook/
-    (D + "/spaces/../../../../../etc/passwd", 400, "nginx"),     # above the root
-    (D + "/spaces/%2e%2e/%2e%2e/healthz", 404, "not_found"),     # nginx: /stackhook/api/healthz
-    (D + "/spaces/%2E%2E%2F%2E%2E%2F%2E%2E%2F%2E%2E%2F%2E%2E%2Fetc", 400, "nginx"),
-    (D + "/spaces/%252e%252e", 404, "not_found"),
-    (D + "/spaces/%252e%252e%252fwhoami", 404, "not_found"),
-    (D + "/spaces/childspace%00", 400, "nginx"),
-    (D + "/spaces/child%00space", 400, "nginx"),
-    (D + "/stacks/vpc%00.json", 400, "nginx"),
-    (D + "/spaces/childspace%2fmembers%2fbob", 405, "method_not_allowed"),
-    (D + "/spaces/" + rep("a", 300), 404, "not_found"),
-    (D + "/stacks/" + rep("b", 5000), 404, "not_found"),
-    (D + "/runs/" + rep("c", 20000), 414, "nginx"),
-    (D + "/spaces/%C3%A9t%C3%A9", 404, "not_found"),
-    (D + "/spaces/%ff%fe", 404, "not_found"),
-    (D + "/spaces/%c0%ae%c0%ae", 404, "not_found"),
-    (D + "/spaces/..%5c..%5cetc", 404, "not_found"),
-    (D + "/stacks/VPC", 404, "not_found"),
-    (D + "/stacks/vpc%20", 404, "not_found"),
-    (D + "/stacks/vpc;x=1", 404, "not_found"),
-    (D + "/stacks/%25", 404, "not_found"),
-    (D + "/stacks/_", 404, "not_found"),
-    (D + "/stacks/*", 404, "not_found"),
-    (D + "/integrations/gitlab-prod%2f..%2fdetails", 404, "not_found"),
-    (D + "/runs/%2e", 200, "-"),                                 # nginx: /stackhook/api/v1/runs/ (the list)
-    ("/API/V1/WHOAMI", 404, "not_found"),
+# GETs as the root admin, grouped by the answer they must get.
+for st, code, paths in [
+    (404, "not_found", [
+        D + "/spaces/..",                                       # nginx: /stackhook/api/v1/
+        D + "/spaces/%2e%2e/%2e%2e/healthz",                    # nginx: /stackhook/api/healthz
+        D + "/spaces/%252e%252e",
+        D + "/spaces/%252e%252e%252fwhoami",
+        D + "/spaces/" + rep("a", 300),
+        D + "/stacks/" + rep("b", 5000),
+        D + "/spaces/%C3%A9t%C3%A9",
+        D + "/spaces/%ff%fe",
+        D + "/spaces/%c0%ae%c0%ae",
+        D + "/spaces/..%5c..%5cetc",
+        D + "/stacks/VPC",
+        D + "/stacks/vpc%20",
+        D + "/stacks/vpc;x=1",
+        D + "/stacks/%25",
+        D + "/stacks/_",
+        D + "/stacks/*",
+        D + "/integrations/gitlab-prod%2f..%2fdetails",
+        "/API/V1/WHOAMI",
+    ]),
+    (404, "nginx", [
+        D + "/spaces/../../../../etc/passwd",                   # nginx: /etc/passwd, outside /stackhook/
+    ]),
+    (400, "nginx", [
+        D + "/spaces/../../../../../etc/passwd",                # above the root
+        D + "/spaces/%2E%2E%2F%2E%2E%2F%2E%2E%2F%2E%2E%2F%2E%2E%2Fetc",
+        D + "/spaces/childspace%00",
+        D + "/spaces/child%00space",
+        D + "/stacks/vpc%00.json",
+    ]),
+    (405, "method_not_allowed", [D + "/spaces/childspace%2fmembers%2fbob"]),
+    (414, "nginx", [D + "/runs/" + rep("c", 20000)]),
+    (200, "-", [D + "/runs/%2e"]),                              # nginx: /stackhook/api/v1/runs/ (the list)
 ]:
-    C("GET %s: %d %s" % (p[:90], st, code), "GET", p, st, code, auth=R)
+    for p in paths:
+        C("GET %s: %d %s" % (p[:90], st, code), "GET", p, st, code, auth=R)
 C("raw UTF-8 bytes in the path: 404", "GET", D + "/spaces/\u00e9t\u00e9", 404, "not_found",
   raw=rawreq("GET", "/api/v1/spaces/", [RA]).replace(b"/spaces/ ", "/spaces/\u00e9t\u00e9 ".encode()))
 for m, p, st, code in [
@@ -831,52 +839,65 @@ C("a key off by one byte on a write: 401", "DELETE", D + "/stacks/vpc", 401, "un
   headers={"Authorization": "Bearer " + flip(KR)})
 
 # --- another space's objects by id ------------------------------------------
-for who, m, p, body, st, code, f in [
-    ("carol", "GET", "/stacks/vpc", None, 404, "not_found", None),
-    ("carol", "PATCH", "/stacks/vpc", J({"description": "mine"}), 404, "not_found", None),
-    ("carol", "DELETE", "/stacks/vpc", None, 404, "not_found", None),
-    ("carol", "POST", "/stacks/vpc/runs", b"{}", 404, "not_found", None),
-    ("carol", "GET", "/runs/" + RUN_VPC, None, 404, "not_found", None),
-    ("carol", "POST", "/runs/" + RUN_VPC + "/transitions", J({"state": "canceled"}), 404, "not_found", None),
-    ("carol", "GET", "/integrations/gitlab-prod", None, 404, "not_found", None),
-    ("carol", "GET", "/integrations/gitlab-prod/details", None, 404, "not_found", None),
-    ("carol", "GET", "/integrations/gitlab-prod/health", None, 404, "not_found", None),
-    ("carol", "PATCH", "/integrations/gitlab-prod", J({"description": "mine"}), 404, "not_found", None),
-    ("carol", "DELETE", "/integrations/gitlab-prod", None, 404, "not_found", None),
-    ("carol", "POST", "/integrations/gitlab-prod/rotate-secret", None, 404, "not_found", None),
-    ("carol", "GET", "/spaces/childspace", None, 404, "not_found", None),
-    ("carol", "PATCH", "/spaces/childspace", J({"description": "mine"}), 404, "not_found", None),
-    ("carol", "DELETE", "/spaces/siblingspace", None, 404, "not_found", None),
-    ("carol", "PUT", "/spaces/childspace/members/carol", J({"role": "admin"}), 404, "not_found", None),
-    ("carol", "DELETE", "/spaces/childspace/members/bob", None, 404, "not_found", None),
-    ("carol", "POST", "/spaces", space(parent="childspace"), 404, "not_found", "parent"),
+# Each user's requests, (METHOD, PATH[, BODY[, FIELD the error names]]),
+# grouped by the answer they must get.
+for who, st, code, reqs in [
+    ("carol", 404, "not_found", [
+        ("GET", "/stacks/vpc"),
+        ("PATCH", "/stacks/vpc", J({"description": "mine"})),
+        ("DELETE", "/stacks/vpc"),
+        ("POST", "/stacks/vpc/runs", b"{}"),
+        ("GET", "/runs/" + RUN_VPC),
+        ("POST", "/runs/" + RUN_VPC + "/transitions", J({"state": "canceled"})),
+        ("GET", "/integrations/gitlab-prod"),
+        ("GET", "/integrations/gitlab-prod/details"),
+        ("GET", "/integrations/gitlab-prod/health"),
+        ("PATCH", "/integrations/gitlab-prod", J({"description": "mine"})),
+        ("DELETE", "/integrations/gitlab-prod"),
+        ("POST", "/integrations/gitlab-prod/rotate-secret"),
+        ("GET", "/spaces/childspace"),
+        ("PATCH", "/spaces/childspace", J({"description": "mine"})),
+        ("DELETE", "/spaces/siblingspace"),
+        ("PUT", "/spaces/childspace/members/carol", J({"role": "admin"})),
+        ("DELETE", "/spaces/childspace/members/bob"),
+        ("POST", "/spaces", space(parent="childspace"), "parent"),
+        ("POST", "/integrations", integ(space="parentspace"), "space"),
+        ("POST", "/stacks", stack(space="childspace"), "space"),
+        ("PATCH", "/stacks/web", J({"space": "childspace"}), "space"),
+        ("PATCH", "/stacks/web", J({"integration": "gitlab-prod"}), "integration"),
+        ("GET", "/deliveries?integration=gitlab-prod"),
+        ("GET", "/audit?space=parentspace"),
+    ]),
     # moving her space needs admin of its parent (root) first
-    ("carol", "PATCH", "/spaces/otherspace", J({"parent": "childspace"}), 403, "forbidden", None),
-    ("carol", "POST", "/integrations", integ(space="parentspace"), 404, "not_found", "space"),
-    ("carol", "POST", "/stacks", stack(space="childspace"), 404, "not_found", "space"),
-    ("carol", "PATCH", "/stacks/web", J({"space": "childspace"}), 404, "not_found", "space"),
-    ("carol", "PATCH", "/stacks/web", J({"integration": "gitlab-prod"}), 404, "not_found", "integration"),
-    ("carol", "GET", "/deliveries?integration=gitlab-prod", None, 404, "not_found", None),
-    ("carol", "GET", "/audit?space=parentspace", None, 404, "not_found", None),
-    ("bob", "PATCH", "/stacks/vpc", J({"branch": "evil"}), 403, "forbidden", None),
-    ("bob", "POST", "/runs/" + RUN_VPC + "/transitions", J({"state": "canceled"}), 403, "forbidden", None),
-    ("bob", "PUT", "/spaces/childspace/members/bob", J({"role": "admin"}), 403, "forbidden", None),
-    ("bob", "GET", "/integrations/gitlab-prod/details", None, 403, "forbidden", None),
-    ("bob", "GET", "/runs/" + RUN_WEB, None, 404, "not_found", None),
-    ("bob", "GET", "/stacks/web", None, 404, "not_found", None),
-    ("bob", "GET", "/integrations/other-gl", None, 404, "not_found", None),
-    ("erin", "GET", "/integrations/gitlab-com/details", None, 403, "forbidden", None),
-    ("erin", "PATCH", "/integrations/gitlab-com", J({"description": "mine"}), 403, "forbidden", None),
-    ("erin", "POST", "/integrations/gitlab-com/rotate-secret", None, 403, "forbidden", None),
-    ("erin", "DELETE", "/integrations/gitlab-com", None, 403, "forbidden", None),
-    ("erin", "POST", "/integrations", integ(type="default", space="root"), 403, "forbidden", None),
-    ("erin", "POST", "/spaces", space(), 404, "not_found", "parent"),
-    ("erin", "POST", "/stacks", stack(space="root"), 404, "not_found", "space"),
-    ("erin", "GET", "/deliveries", None, 403, "forbidden", None),
-    ("erin", "GET", "/audit", None, 403, "forbidden", None),
+    ("carol", 403, "forbidden", [("PATCH", "/spaces/otherspace", J({"parent": "childspace"}))]),
+    ("bob", 403, "forbidden", [
+        ("PATCH", "/stacks/vpc", J({"branch": "evil"})),
+        ("POST", "/runs/" + RUN_VPC + "/transitions", J({"state": "canceled"})),
+        ("PUT", "/spaces/childspace/members/bob", J({"role": "admin"})),
+        ("GET", "/integrations/gitlab-prod/details"),
+    ]),
+    ("bob", 404, "not_found", [
+        ("GET", "/runs/" + RUN_WEB),
+        ("GET", "/stacks/web"),
+        ("GET", "/integrations/other-gl"),
+    ]),
+    ("erin", 403, "forbidden", [
+        ("GET", "/integrations/gitlab-com/details"),
+        ("PATCH", "/integrations/gitlab-com", J({"description": "mine"})),
+        ("POST", "/integrations/gitlab-com/rotate-secret"),
+        ("DELETE", "/integrations/gitlab-com"),
+        ("POST", "/integrations", integ(type="default", space="root")),
+        ("GET", "/deliveries"),
+        ("GET", "/audit"),
+    ]),
+    ("erin", 404, "not_found", [
+        ("POST", "/spaces", space(), "parent"),
+        ("POST", "/stacks", stack(space="root"), "space"),
+    ]),
 ]:
-    C("%s: %s %s: %s" % (who, m, p, st), m, D + p, st, code, auth=who, body=body,
-      **({"field": f} if f else {}))
+    for m, p, body, f in ((req + (None, None))[:4] for req in reqs):
+        C("%s: %s %s: %s" % (who, m, p, st), m, D + p, st, code, auth=who, body=body,
+          **({"field": f} if f else {}))
 C("carol's list of integrations does not hold gitlab-prod", "GET", D + "/integrations?limit=500",
   200, "-", auth="carol", check=lambda r: b"gitlab-prod" not in r["body"])
 C("erin's list of stacks is empty", "GET", D + "/stacks", 200, "-", auth="erin", check=empty_list)
