@@ -88,14 +88,7 @@ MQ_TOKENS=1
 
 # mq_is DESC EXPR WANT: one test point, EXPR printed is WANT.
 mq_is() {
-	local desc=$1 got
-	got=$(mq "$2")
-	if [ "$got" = "$3" ]; then
-		pass "$desc"
-	else
-		fail "$desc" "expression: $2" "got:  $got" "want: $3"
-		cli_diag
-	fi
+	check_same "$1" "$(mq "$2")" "$3" "expression: $2" || cli_diag
 }
 
 # ------------------------------------------------------------ servers ----
@@ -116,10 +109,7 @@ cat >"$SEED" <<EOF
   {"id": 12, "path_with_namespace": "acme/noscope"},
   {"id": 13, "path_with_namespace": "acme/devproj", "members": {"1": 40, "2": 30}}]}
 EOF
-mock_start main 0 --seed "$SEED" ||
-	{ show_log "$T/log/mock-main.err"; bail "the mock GitLab did not start"; }
-GL=http://127.0.0.1:$MOCK_PORT
-GL_PID=$MOCK_PID
+mock_main --seed "$SEED"
 
 serve_instance
 

@@ -94,13 +94,7 @@ state() {
 
 # unchanged DESC: the stored state is $BEFORE.
 unchanged() {
-	local after
-	after=$(state)
-	if [ "$after" = "$BEFORE" ]; then
-		pass "$1"
-	else
-		fail "$1" "before: $BEFORE" "after:  $after"
-	fi
+	check_same "$1" "$(state)" "$BEFORE" "(want: the state before)"
 }
 
 # accepted DESC N: 202 accepted with N runs, all created now.
@@ -240,23 +234,11 @@ unfill() {
 SEED=$T/seed.json
 S1=$(sha c1) S2=$(sha c2) S3=$(sha c3) S4=$(sha c4) S5=$(sha c5) S6=$(sha c6)
 SN=$(sha f1)
-cat >"$SEED" <<EOF
-{"projects": [
-  {"id": 15, "path_with_namespace": "mike/diaspora", "default_branch": "master",
-   "branches": ["master", "develop"],
-   "merge_requests": [
-     {"iid": 200, "state": "opened", "source_branch": "master", "target_branch": "develop",
-      "sha": "$S6", "commits": ["$S1", "$S2", "$S3", "$S4", "$S5", "$S6"]},
-     {"iid": 201, "state": "opened", "source_branch": "master", "target_branch": "release",
-      "sha": "$S1", "commits": ["$S1"]},
-     {"iid": 202, "state": "opened", "source_branch": "master", "target_branch": "develop",
-      "sha": "$SN", "commits": ["$SN"]}]}
-]}
-EOF
-mock_start main 0 --seed "$SEED" --token "$API_TOKEN" --record "$T/mock.record" ||
-	{ show_log "$T/log/mock-main.err"; bail "the mock GitLab did not start"; }
-GL=http://127.0.0.1:$MOCK_PORT
-GL_PID=$MOCK_PID
+printf '{"projects": [\n  %s\n]}\n' "$(seed_diaspora \
+	"$(seed_mr 200 opened master develop "$S6" "$S1" "$S2" "$S3" "$S4" "$S5" "$S6")" \
+	"$(seed_mr 201 opened master release "$S1")" \
+	"$(seed_mr 202 opened master develop "$SN")")" >"$SEED"
+mock_main --seed "$SEED" --token "$API_TOKEN" --record "$T/mock.record"
 
 serve_responders 2
 PIDS=$(sort -n "$PIDFILE" | tr '\n' ' ')

@@ -27,6 +27,38 @@ mock_start() {
 	MOCK_PORT=$(awk '/^ready/ {print $2; exit}' "$T/log/mock-$name.out")
 }
 
+# mock_main [ARGS...]: the test's own mock GitLab, mock_start main on any
+# free port with ARGS; bails when it does not start.  GL is its URL, GL_PID
+# its pid.
+mock_main() {
+	mock_start main 0 "$@" ||
+		{ show_log "$T/log/mock-main.err"; bail "the mock GitLab did not start"; }
+	GL=http://127.0.0.1:$MOCK_PORT
+	# shellcheck disable=SC2034 # for the caller
+	GL_PID=$MOCK_PID
+}
+
+# seed_mr IID STATE SOURCE TARGET SHA [COMMIT...]: one merge request of a
+# --seed project, as JSON: its head SHA and its COMMITs (default: SHA).
+seed_mr() {
+	local iid=$1 state=$2 source=$3 target=$4 sha=$5 commits
+	shift 5
+	[ $# -gt 0 ] || set -- "$sha"
+	commits=$(printf '"%s", ' "$@")
+	printf '{"iid": %s, "state": "%s", "source_branch": "%s", "target_branch": "%s",\n' \
+		"$iid" "$state" "$source" "$target"
+	printf '   "sha": "%s", "commits": [%s]}' "$sha" "${commits%, }"
+}
+
+# seed_diaspora MR...: the --seed project of the webhook fixtures
+# (tests/fixtures/gitlab/webhooks: 15, mike/diaspora), branches master and
+# develop, with the merge requests MR (seed_mr), as JSON.
+seed_diaspora() {
+	local IFS=,
+	printf '{"id": 15, "path_with_namespace": "mike/diaspora", "default_branch": "master",\n'
+	printf ' "branches": ["master", "develop"], "merge_requests": [%s]}' "$*"
+}
+
 # ctl_at MOCK-URL METHOD PATH [JSON]: the control API of the mock at
 # MOCK-URL (answer in $T/ctl.json); 0 on a 2xx answer.
 ctl_at() {

@@ -79,6 +79,19 @@ check_eval() {
 	fi
 }
 
+# check_same DESC GOT WANT [DIAG...]: one test point, ok when the string GOT
+# is WANT; when not, DIAG and both are shown and the status is 1.
+check_same() {
+	local desc=$1 got=$2 want=$3
+	shift 3
+	if [ "$got" = "$want" ]; then
+		pass "$desc"
+	else
+		fail "$desc" "$@" "got:  $got" "want: $want"
+		return 1
+	fi
+}
+
 # point DESC BUG RC [DIAG...]: one test point, ok when RC is 0 (DIAG shown
 # when it is not).  While BUG is not empty (a reported stackhook bug the
 # check shows) it is a TAP TODO naming BUG, and T_TODO counts the TODOs

@@ -79,17 +79,12 @@ manual_run() {
 
 # mq_is DESC EXPR WANT [MOCK-URL]: one test point, EXPR printed is WANT.
 mq_is() {
-	local desc=$1 got
-	got=$(mq "$2" "${4:-$GL}")
-	if [ "$got" = "$3" ]; then
-		pass "$desc"
-	else
-		fail "$desc" "expression: $2" "got:  $got" "want: $3"
+	check_same "$1" "$(mq "$2" "${4:-$GL}")" "$3" "expression: $2" ||
 		diag "requests: $(python3 -c '
 import json, sys
 for r in json.load(open(sys.argv[1])):
     print(r["method"], r["path"], r["status"], json.dumps(r.get("body"))[:160])' "$T/mq.requests" | head -n 30)"
-	fi
+	return 0
 }
 
 SUM_SENT=0 SUM_COALESCED=0 SUM_DEFERRED=0 SUM_FAILED=0
@@ -171,13 +166,7 @@ spool_state() {
 
 # spool_is DESC "tmp=N new=N deferred=N failed=N"
 spool_is() {
-	local got
-	got=$(spool_state)
-	if [ "$got" = "$2" ]; then
-		pass "$1"
-	else
-		fail "$1" "spool: $got" "want:  $2"
-	fi
+	check_same "$1" "$(spool_state)" "$2"
 }
 
 # write_entries N PYTHON: N spool files written as the core writes them
@@ -247,28 +236,17 @@ lock_held() {
 # ------------------------------------------------------------ servers ----
 
 SEED=$T/seed.json
+DIASPORA=$(seed_diaspora "$(seed_mr 7 opened develop master "$SHA")" \
+	"$(seed_mr 8 closed develop master "$SHA")" "$(seed_mr 9 opened develop release "$SHA")")
 cat >"$SEED" <<EOF
 {"projects": [
-  {"id": 15, "path_with_namespace": "mike/diaspora", "default_branch": "master",
-   "branches": ["master", "develop"],
-   "merge_requests": [
-     {"iid": 7, "state": "opened", "source_branch": "develop", "target_branch": "master",
-      "sha": "$SHA", "commits": ["$SHA"]},
-     {"iid": 8, "state": "closed", "source_branch": "develop", "target_branch": "master",
-      "sha": "$SHA", "commits": ["$SHA"]},
-     {"iid": 9, "state": "opened", "source_branch": "develop", "target_branch": "release",
-      "sha": "$SHA", "commits": ["$SHA"]}]},
+  $DIASPORA,
   {"id": 1, "path_with_namespace": "gitlabhq/gitlab-test", "default_branch": "master",
    "branches": ["master", "ms-viewport"],
-   "merge_requests": [
-     {"iid": 1, "state": "opened", "source_branch": "ms-viewport", "target_branch": "master",
-      "sha": "$SHA", "commits": ["$SHA"]}]}
+   "merge_requests": [$(seed_mr 1 opened ms-viewport master "$SHA")]}
 ]}
 EOF
-mock_start main 0 --seed "$SEED" --token "$API_TOKEN" ||
-	{ show_log "$T/log/mock-main.err"; bail "the mock GitLab did not start"; }
-GL=http://127.0.0.1:$MOCK_PORT
-GL_PID=$MOCK_PID
+mock_main --seed "$SEED" --token "$API_TOKEN"
 
 serve_instance
 
