@@ -338,19 +338,23 @@ todo_eval "after --rotate the token no longer expires within 14 days (no new war
 
 # ============================================== (b) (c) token, user ====
 
-cli doctor --integration no-scope
-cli_check "(b) a token without the api scope: doctor exits 1, fail naming the api scope" \
-	'[ "$CLI_RC" = 1 ] &&
-	 out_has "^fail +no-scope: token scope: the token lacks the api scope -- fix: create a token with the api scope"'
-cli_check "... (and a token that never expires is ok)" \
-	'out_has "^ok +no-scope: token expiry: the token does not expire$"'
+# doctor_fails SLUG DESC FAIL OK-DESC OK: doctor --integration SLUG exits 1
+# with a fail line for SLUG matching the ERE FAIL (what follows "SLUG: "),
+# then a second point: an ok line for it matching OK.
+doctor_fails() {
+	# shellcheck disable=SC2034 # read by cli_check's eval
+	local slug=$1 fail_re=$3 ok_re=$5
+	cli doctor --integration "$slug"
+	cli_check "$2" '[ "$CLI_RC" = 1 ] && out_has "^fail +$slug: $fail_re"'
+	cli_check "$4" 'out_has "^ok +$slug: $ok_re"'
+}
 
-cli doctor --integration dev-only
-cli_check "(c) a Developer-only user: doctor exits 1, fail naming Maintainer" \
-	'[ "$CLI_RC" = 1 ] &&
-	 out_has "^fail +dev-only: project acme/devproj: dev-bot has access level 30; Maintainer \(40\) is needed.* -- fix: give the token.s user the Maintainer role in the project$"'
-cli_check "... the token's user is named (dev-bot)" \
-	'out_has "^ok +dev-only: user: the token belongs to dev-bot$"'
+doctor_fails no-scope "(b) a token without the api scope: doctor exits 1, fail naming the api scope" \
+	'token scope: the token lacks the api scope -- fix: create a token with the api scope' \
+	"... (and a token that never expires is ok)" 'token expiry: the token does not expire$'
+doctor_fails dev-only "(c) a Developer-only user: doctor exits 1, fail naming Maintainer" \
+	'project acme/devproj: dev-bot has access level 30; Maintainer \(40\) is needed.* -- fix: give the token.s user the Maintainer role in the project$' \
+	"... the token's user is named (dev-bot)" 'user: the token belongs to dev-bot$'
 
 cli doctor
 cli_check "doctor over every integration: exit 1 (some fail), a line for each of the 4" \
