@@ -216,18 +216,26 @@ error_field() {
 	json_error 400 "$1" && json_str field "$2"
 }
 
+# unstored DESC EXPR WHO METHOD PATH [BODY]: api WHO METHOD PATH [BODY], then
+# one test point: EXPR holds and the request stored nothing (rows).
+unstored() {
+	local desc=$1 expr=$2 rows_before
+	shift 2
+	rows_before=$(rows)
+	api "$@"
+	check_eval "$desc" "$expr"' && [ "$(rows)" = "$rows_before" ]'
+}
+
 TOKEN=glpat-TESTONLY-w7Hq2ZpLx9c3vH
 TOKEN2=glpat-TESTONLY-Rm5tKv8Nq4Xy7Q
 PUSH_OTHER='{"object_kind":"push","ref":"refs/heads/main","before":"95790bf891e76fee5e1747ab589903a6a1f80f22","after":"da1560886d4f094c3e6c9ef40349f7d38b5d27d7","checkout_sha":"da1560886d4f094c3e6c9ef40349f7d38b5d27d7","project":{"id":999,"path_with_namespace":"nobody/nothing"},"commits":[],"total_commits_count":0}'
 
 # --- authentication ------------------------------------------------------
-before=$(rows)
 api - GET /api/v1/spaces
 check_eval "no key: 401 unauthorized with WWW-Authenticate: Bearer" \
 	'json_error 401 unauthorized && header_is WWW-Authenticate Bearer'
-api - POST /api/v1/spaces '{"name":"NoKey"}'
-check_eval "no key on a write: 401, nothing stored" \
-	'json_error 401 unauthorized && [ "$(rows)" = "$before" ]'
+unstored "no key on a write: 401, nothing stored" 'json_error 401 unauthorized' \
+	- POST /api/v1/spaces '{"name":"NoKey"}'
 BAD_KEY=shk_not-a-real-key-at-all
 api BAD_KEY GET /api/v1/whoami
 check_eval "a key that is not valid: 401 (invalid_token)" \
@@ -280,12 +288,10 @@ check_eval "bob reads VPC: 200" 'status_is 200 && [ "$(jget integration)" = gitl
 api KEY POST /api/v1/spaces '{"name":"SiblingSpace","parent":"parentspace","inherit":false}'
 check_eval "SiblingSpace below ParentSpace, inherit false: 201" \
 	'status_is 201 && [ "$(jget inherit)" = false ]'
-before=$(rows)
-api KEY POST /api/v1/stacks \
+unstored "a stack in SiblingSpace attaching GitLab Prod: 422 integration_not_usable, nothing stored" \
+	'status_is 422 && is_json && json_str code integration_not_usable && json_str field integration' \
+	KEY POST /api/v1/stacks \
 	'{"name":"DNS","space":"siblingspace","integration":"gitlab-prod","namespace":"group-1","repository":"project-b","branch":"main"}'
-check_eval "a stack in SiblingSpace attaching GitLab Prod: 422 integration_not_usable, nothing stored" \
-	'status_is 422 && is_json && json_str code integration_not_usable &&
-	 json_str field integration && [ "$(rows)" = "$before" ]'
 RECORD=0
 
 # --- a user of an unrelated space ----------------------------------------
@@ -318,11 +324,9 @@ api KEY POST /api/v1/integrations \
 	'{"name":"GitLab.com","type":"default","api_host_url":"https://gitlab.com"}'
 check_eval "a root admin creates the default integration GitLab.com: 201, space root" \
 	'status_is 201 && [ "$(jget type)" = default ] && [ "$(jget space)" = root ]'
-before=$(rows)
-api KEY POST /api/v1/integrations \
-	'{"name":"GitLab SaaS","type":"default","api_host_url":"https://gitlab.com"}'
-check_eval "a second default integration: 409 naming GitLab.com, nothing stored" \
-	'json_error 409 conflict && body_has "GitLab\\.com" && [ "$(rows)" = "$before" ]'
+unstored "a second default integration: 409 naming GitLab.com, nothing stored" \
+	'json_error 409 conflict && body_has "GitLab\\.com"' \
+	KEY POST /api/v1/integrations '{"name":"GitLab SaaS","type":"default","api_host_url":"https://gitlab.com"}'
 NOBODY_KEY=$(new_key erin)
 for who in READER_KEY CAROL_KEY PARENT_ADMIN_KEY NOBODY_KEY; do
 	api "$who" GET /api/v1/integrations
@@ -346,11 +350,10 @@ check_eval "DNS in SiblingSpace attaches the default integration: 201" \
 
 # --- names, slugs and URLs -----------------------------------------------
 before=$(rows)
-api KEY POST /api/v1/integrations \
+unstored "a name with the slug of GitLab Prod: 409 naming GitLab Prod, nothing stored" \
+	'json_error 409 conflict && json_str field name && body_has "GitLab Prod"' \
+	KEY POST /api/v1/integrations \
 	'{"name":"gitlab  PROD!","space":"parentspace","api_host_url":"https://gitlab.example.com"}'
-check_eval "a name with the slug of GitLab Prod: 409 naming GitLab Prod, nothing stored" \
-	'json_error 409 conflict && json_str field name && body_has "GitLab Prod" &&
-	 [ "$(rows)" = "$before" ]'
 api KEY PATCH /api/v1/integrations/gitlab-prod '{"name":"GitLab Production"}'
 check "PATCH of the name: 400 name_immutable naming name" error_field name_immutable name
 api KEY GET /api/v1/integrations/gitlab-prod
@@ -442,31 +445,26 @@ check_eval "the refused changes stored nothing" '[ "$(rows)" = "$before" ]'
 
 # --- bad bodies: 400 naming the field, nothing stored ------------------------
 before=$(rows)
-api KEY POST /api/v1/spaces '{"name":"Colourful","colour":"red"}'
-check "unknown field: 400 unknown_field naming colour" error_field unknown_field colour
-api KEY POST /api/v1/spaces '{"name":"Typed","inherit":"yes"}'
-check "wrong type (inherit \"yes\"): 400 invalid_field naming inherit" error_field invalid_field inherit
-api KEY POST /api/v1/integrations \
-	'{"name":"Typed","space":"parentspace","api_host_url":"https://gitlab.example.com","labels":"prod"}'
-check "wrong type (labels a string): 400 invalid_field naming labels" error_field invalid_field labels
-api KEY POST /api/v1/stacks \
-	'{"name":"Typed","space":"childspace","namespace":"g","repository":"r","branch":"main","labels":["ok",7]}'
-check "wrong type in an array (labels[1] a number): 400 naming labels[1]" \
-	error_field invalid_field 'labels\[1\]'
+long=$(head -c 65 /dev/zero | tr '\0' a)
+# CODE FIELD PATH BODY DESC a line: a POST as KEY, refused 400 CODE naming
+# FIELD (an ERE).
+while read -r code field path body desc <&3; do
+	api KEY POST "$path" "$body"
+	check "$desc" error_field "$code" "$field"
+done 3<<EOF
+unknown_field colour /api/v1/spaces {"name":"Colourful","colour":"red"} unknown field: 400 unknown_field naming colour
+invalid_field inherit /api/v1/spaces {"name":"Typed","inherit":"yes"} wrong type (inherit "yes"): 400 invalid_field naming inherit
+invalid_field labels /api/v1/integrations {"name":"Typed","space":"parentspace","api_host_url":"https://gitlab.example.com","labels":"prod"} wrong type (labels a string): 400 invalid_field naming labels
+invalid_field labels\[1\] /api/v1/stacks {"name":"Typed","space":"childspace","namespace":"g","repository":"r","branch":"main","labels":["ok",7]} wrong type in an array (labels[1] a number): 400 naming labels[1]
+invalid_field name /api/v1/spaces {"name":"$long"} a space name of 65 characters: 400 invalid_field naming name
+invalid_field name /api/v1/integrations {"name":"$long","space":"parentspace","api_host_url":"https://gitlab.example.com"} an integration name of 65 characters: 400 naming name
+invalid_field name /api/v1/stacks {"name":"$long","space":"childspace","namespace":"g","repository":"r","branch":"main"} a stack name of 65 characters: 400 naming name
+EOF
 printf '{"name":"Bad \xff\xfe name"}' >"$T/bad-utf8.json"
 http POST "$BASE/api/v1/spaces" -H "Authorization: Bearer $KEY" \
 	-H 'Content-Type: application/json' --data-binary "@$T/bad-utf8.json"
 check "invalid UTF-8 in name: 400" status_is 400
 check "invalid UTF-8 in name: the error names the field (name)" json_str field name
-long=$(head -c 65 /dev/zero | tr '\0' a)
-api KEY POST /api/v1/spaces "{\"name\":\"$long\"}"
-check "a space name of 65 characters: 400 invalid_field naming name" error_field invalid_field name
-api KEY POST /api/v1/integrations \
-	"{\"name\":\"$long\",\"space\":\"parentspace\",\"api_host_url\":\"https://gitlab.example.com\"}"
-check "an integration name of 65 characters: 400 naming name" error_field invalid_field name
-api KEY POST /api/v1/stacks \
-	"{\"name\":\"$long\",\"space\":\"childspace\",\"namespace\":\"g\",\"repository\":\"r\",\"branch\":\"main\"}"
-check "a stack name of 65 characters: 400 naming name" error_field invalid_field name
 deep="$(printf '%.0s[' $(seq 40))$(printf '%.0s]' $(seq 40))"
 api KEY POST /api/v1/spaces "{\"name\":\"Deep\",\"description\":$deep}"
 check "nesting depth 40 (in description): 400" status_is 400
