@@ -208,34 +208,32 @@ ex "a second default integration" 409:conflict KEY POST /api/v1/integrations \
 	'{"name":"GitLab SaaS","type":"default","api_host_url":"https://gitlab.com"}'
 ex "a name with GitLab Prod's slug" 409:conflict KEY POST /api/v1/integrations \
 	'{"name":"gitlab  PROD!","space":"parentspace","api_host_url":"https://gitlab.example.com"}'
-REQ=invalid ex "api_host_url without a scheme" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"gitlab.example.com"}'
-REQ=invalid ex "api_host_url with a query" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"https://gitlab.example.com/?x=1"}'
-REQ=invalid ex "api_host_url with user info" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"https://user:pw@gitlab.example.com"}'
-REQ=invalid ex "user_facing_host_url private://" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"private://x","user_facing_host_url":"private://x"}'
-ex "private:// without user_facing_host_url" 400:missing_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"private://x"}'
-REQ=invalid ex "an api_token of 3 characters" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"https://g.example","api_token":"abc"}'
-REQ=invalid ex "a signing_token without whsec_" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"https://g.example","signing_token":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"}'
-REQ=invalid ex "a signing_token of a 12-byte key" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"https://g.example","signing_token":"whsec_MDEyMzQ1Njc4OWFi"}'
-REQ=invalid ex "a relative ca_file" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"https://g.example","ca_file":"ca.pem"}'
-REQ=invalid ex "a type that is none" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","type":"group","space":"parentspace","api_host_url":"https://g.example"}'
-REQ=invalid ex "33 labels" 400:invalid_field KEY POST /api/v1/integrations \
-	"{\"name\":\"Bad\",\"space\":\"parentspace\",\"api_host_url\":\"https://g.example\",\"labels\":[$(seq -f '"l%g"' -s, 1 33)]}"
-REQ=invalid ex "an empty label" 400:invalid_field KEY POST /api/v1/integrations \
-	'{"name":"Bad","space":"parentspace","api_host_url":"https://g.example","labels":["ok",""]}'
+# bad_integration DESC EXPECT URL [MEMBERS]: ex of a POST as KEY of the
+# integration Bad in ParentSpace at api_host_url URL, with the JSON MEMBERS.
+bad_integration() {
+	ex "$1" "$2" KEY POST /api/v1/integrations \
+		"{\"name\":\"Bad\",\"space\":\"parentspace\",\"api_host_url\":\"$3\"${4:+,$4}}"
+}
+REQ=invalid bad_integration "api_host_url without a scheme" 400:invalid_field gitlab.example.com
+REQ=invalid bad_integration "api_host_url with a query" 400:invalid_field 'https://gitlab.example.com/?x=1'
+REQ=invalid bad_integration "api_host_url with user info" 400:invalid_field https://user:pw@gitlab.example.com
+REQ=invalid bad_integration "user_facing_host_url private://" 400:invalid_field private://x \
+	'"user_facing_host_url":"private://x"'
+bad_integration "private:// without user_facing_host_url" 400:missing_field private://x
+REQ=invalid bad_integration "an api_token of 3 characters" 400:invalid_field https://g.example '"api_token":"abc"'
+REQ=invalid bad_integration "a signing_token without whsec_" 400:invalid_field https://g.example \
+	'"signing_token":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3"'
+REQ=invalid bad_integration "a signing_token of a 12-byte key" 400:invalid_field https://g.example \
+	'"signing_token":"whsec_MDEyMzQ1Njc4OWFi"'
+REQ=invalid bad_integration "a relative ca_file" 400:invalid_field https://g.example '"ca_file":"ca.pem"'
+REQ=invalid bad_integration "a type that is none" 400:invalid_field https://g.example '"type":"group"'
+REQ=invalid bad_integration "33 labels" 400:invalid_field https://g.example \
+	"\"labels\":[$(seq -f '"l%g"' -s, 1 33)]"
+REQ=invalid bad_integration "an empty label" 400:invalid_field https://g.example '"labels":["ok",""]'
 REQ=invalid ex "a name without a letter or digit" 400:invalid_field KEY POST /api/v1/integrations \
 	'{"name":"---","space":"parentspace","api_host_url":"https://g.example"}'
-REQ=invalid ex "a description of 16385 characters" 400:invalid_field KEY POST /api/v1/integrations \
-	"{\"name\":\"Bad\",\"space\":\"parentspace\",\"api_host_url\":\"https://g.example\",\"description\":\"$(long 16385)\"}"
+REQ=invalid bad_integration "a description of 16385 characters" 400:invalid_field https://g.example \
+	"\"description\":\"$(long 16385)\""
 REQ=invalid ex "no api_host_url" 400:missing_field KEY POST /api/v1/integrations '{"name":"Bad","space":"parentspace"}'
 ex "a space integration without space" 400:missing_field KEY POST /api/v1/integrations '{"name":"Bad","api_host_url":"https://g.example"}'
 ex "bob creates one in ChildSpace" 403:forbidden READER_KEY POST /api/v1/integrations \
@@ -281,29 +279,33 @@ ex "VPC in ChildSpace attaches GitLab Prod" 201 KEY POST /api/v1/stacks \
 # shellcheck disable=SC2016 # ${CI_ENV} is part of the environment's name
 ex "a module, every field" 201 WRITER_KEY POST /api/v1/stacks \
 	'{"id":"mod-net","name":"Net module","kind":"module","space":"childspace","integration":null,"namespace":"group-1/sub.group_x","repository":"net.mod","branch":"release/v1","project_root":"modules/net/","environment":"prod/${CI_ENV} eu","labels":["b","a"],"description":"line\nline"}'
-ex "DNS in SiblingSpace attaches GitLab Prod" 422:integration_not_usable KEY POST /api/v1/stacks \
-	'{"name":"DNS","space":"siblingspace","integration":"gitlab-prod","namespace":"group-1","repository":"project-b","branch":"main"}'
-ex "DNS attaches the default integration" 201 KEY POST /api/v1/stacks \
-	'{"name":"DNS","space":"siblingspace","integration":"gitlab-com","namespace":"group-1","repository":"project-b","branch":"main"}'
+# dns_stack DESC EXPECT INTEGRATION: ex of a POST of the stack DNS in
+# SiblingSpace (which does not inherit) attaching INTEGRATION.
+dns_stack() {
+	ex "$1" "$2" KEY POST /api/v1/stacks \
+		"{\"name\":\"DNS\",\"space\":\"siblingspace\",\"integration\":\"$3\",\"namespace\":\"group-1\",\"repository\":\"project-b\",\"branch\":\"main\"}"
+}
+dns_stack "DNS in SiblingSpace attaches GitLab Prod" 422:integration_not_usable gitlab-prod
+dns_stack "DNS attaches the default integration" 201 gitlab-com
 ex "an id taken" 409:conflict KEY POST /api/v1/stacks \
 	'{"name":"VPC","space":"childspace","namespace":"group-1","repository":"project-a","branch":"main"}'
-ex "carol attaches GitLab Prod" 404:not_found OTHER_KEY POST /api/v1/stacks \
-	'{"name":"Web","space":"otherspace","integration":"gitlab-prod","namespace":"group-2","repository":"web","branch":"main"}'
-ex "bob creates one" 403:forbidden READER_KEY POST /api/v1/stacks \
-	'{"name":"Web","space":"childspace","namespace":"group-2","repository":"web","branch":"main"}'
+# web_stack DESC EXPECT WHO NAMESPACE REPOSITORY BRANCH [MEMBERS]: ex of a
+# POST by WHO of the stack Web on NAMESPACE/REPOSITORY's BRANCH, with the
+# JSON MEMBERS.
+web_stack() {
+	ex "$1" "$2" "$3" POST /api/v1/stacks \
+		"{\"name\":\"Web\",\"namespace\":\"$4\",\"repository\":\"$5\",\"branch\":\"$6\"${7:+,$7}}"
+}
+web_stack "carol attaches GitLab Prod" 404:not_found OTHER_KEY group-2 web main \
+	'"space":"otherspace","integration":"gitlab-prod"'
+web_stack "bob creates one" 403:forbidden READER_KEY group-2 web main '"space":"childspace"'
 REQ=invalid ex "no namespace" 400:missing_field KEY POST /api/v1/stacks '{"name":"Web","repository":"web","branch":"main"}'
-REQ=invalid ex "a namespace with a space" 400:invalid_field KEY POST /api/v1/stacks \
-	'{"name":"Web","namespace":"group 1","repository":"web","branch":"main"}'
-REQ=invalid ex "a repository with a /" 400:invalid_field KEY POST /api/v1/stacks \
-	'{"name":"Web","namespace":"group-1","repository":"a/b","branch":"main"}'
-REQ=invalid ex "a branch with a space" 400:invalid_field KEY POST /api/v1/stacks \
-	'{"name":"Web","namespace":"group-1","repository":"web","branch":"my branch"}'
-REQ=invalid ex "an environment with a !" 400:invalid_field KEY POST /api/v1/stacks \
-	'{"name":"Web","namespace":"group-1","repository":"web","branch":"main","environment":"prod!"}'
-REQ=invalid ex "an absolute project_root" 400:invalid_field KEY POST /api/v1/stacks \
-	'{"name":"Web","namespace":"group-1","repository":"web","branch":"main","project_root":"/infra"}'
-REQ=invalid ex "a kind that is none" 400:invalid_field KEY POST /api/v1/stacks \
-	'{"name":"Web","kind":"app","namespace":"group-1","repository":"web","branch":"main"}'
+REQ=invalid web_stack "a namespace with a space" 400:invalid_field KEY 'group 1' web main
+REQ=invalid web_stack "a repository with a /" 400:invalid_field KEY group-1 a/b main
+REQ=invalid web_stack "a branch with a space" 400:invalid_field KEY group-1 web 'my branch'
+REQ=invalid web_stack "an environment with a !" 400:invalid_field KEY group-1 web main '"environment":"prod!"'
+REQ=invalid web_stack "an absolute project_root" 400:invalid_field KEY group-1 web main '"project_root":"/infra"'
+REQ=invalid web_stack "a kind that is none" 400:invalid_field KEY group-1 web main '"kind":"app"'
 ex "the list of a space" 200 KEY GET '/api/v1/stacks?space=childspace'
 ex "the stacks of an integration" 200 KEY GET '/api/v1/stacks?integration=gitlab-prod'
 ex "the detached stacks" 200 KEY GET '/api/v1/stacks?integration=null'
