@@ -18,7 +18,6 @@
 #include "stackhook/updates.h"
 
 #define SAME_EVENT_WINDOW 600 /* seconds: two hooks deliver the same push */
-#define MAX_STACKS_PER_DELIVERY 1000
 
 void
 sh_delivery_init(struct sh_delivery *d, const struct sh_webhook_request *req)
@@ -31,6 +30,7 @@ void
 sh_delivery_release(struct sh_delivery *d)
 {
 	sh_integrations_secrets_release(&d->secrets);
+	sh_webhook_event_release(&d->event);
 	cJSON_Delete(d->body);
 	free(d->runs);
 	d->body = NULL;
@@ -167,7 +167,7 @@ collect_targets(struct sh_stmt *st, int rc, struct target **out, size_t *n,
 	bool borrowed = rc == 1;
 
 	*n = 0;
-	while (rc == 1 && *n < MAX_STACKS_PER_DELIVERY) {
+	while (rc == 1 && *n < SH_INGEST_STACKS_MAX) {
 		grown = realloc(list, (*n + 1) * sizeof(*list));
 		if (grown == NULL) {
 			rc = sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
@@ -419,6 +419,9 @@ sh_ingest_commit(struct sh_db *db, const struct sh_ingest_env *env,
 	sh_spool_batch_init(&spool, env->cfg->spool);
 	if (sh_db_begin(db, err) < 0)
 		goto fail_nodb;
+	/* deliveries / batches is the group commit's batch size. */
+	if (sh_metrics_add(db, "ingest_batches", 1, err) < 0)
+		goto fail;
 	for (size_t i = 0; i < count; i++) {
 		batch[i]->run_count = 0;
 		if (commit_one(db, env, now, batch[i], &spool, err) < 0)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "stackhook/committer.h"
 #include "stackhook/instance.h"
 #include "stackhook/metrics.h"
 #include "stackhook/schema.h"
@@ -49,6 +50,7 @@ sh_instance_free(struct sh_instance *inst)
 	if (inst == NULL)
 		return;
 	sh_db_close(inst->db);
+	sh_committer_close(inst->committer);
 	if (inst->owns_cfg)
 		sh_config_free(inst->cfg);
 	sh_crypto_wipe(inst->key, sizeof(inst->key));
@@ -86,6 +88,17 @@ sh_instance_db_reset(struct sh_instance *inst)
 {
 	sh_db_close(inst->db);
 	inst->db = NULL;
+}
+
+int
+sh_instance_committer(struct sh_instance *inst, struct sh_committer **out,
+		      struct sh_err *err)
+{
+	if (inst->committer == NULL &&
+	    sh_committer_open(inst->cfg, &inst->committer, err) < 0)
+		return -1;
+	*out = inst->committer;
+	return 0;
 }
 
 int
@@ -148,7 +161,6 @@ sh_instance_health(struct sh_instance *inst, struct sh_health *out)
 	const unsigned char *key;
 	struct sh_err err;
 	struct sh_db *db;
-	bool was_open = inst->db != NULL;
 
 	memset(out, 0, sizeof(*out));
 	out->ok = true;
@@ -159,7 +171,6 @@ sh_instance_health(struct sh_instance *inst, struct sh_health *out)
 		note(out->database, &err, &out->ok);
 		sh_instance_db_reset(inst);
 	}
-	(void)was_open;
 	if (sh_spool_probe(inst->cfg->spool, &err) < 0)
 		note(out->spool, &err, &out->ok);
 	if (sh_instance_key(inst, &key, &err) < 0)

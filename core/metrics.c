@@ -73,6 +73,11 @@ sh_metrics_render(struct sh_db *db, const char *spool, struct sh_buf *out,
 		sh_buf_printf(out, "stackhook_deliveries_total{outcome=\"%s\"} %lld\n",
 			      outcomes[i], (long long)sh_metrics_get(db, name));
 	}
+	family(out, "stackhook_ingest_batches_total", "counter",
+	       "Transactions that stored deliveries (group commit: several "
+	       "deliveries share one).");
+	sh_buf_printf(out, "stackhook_ingest_batches_total %lld\n",
+		      (long long)sh_metrics_get(db, "ingest_batches"));
 	family(out, "stackhook_runs", "gauge", "Runs by state.");
 	for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
 		sh_buf_printf(out, "stackhook_runs{state=\"%s\"} %lld\n", states[i],

@@ -3,8 +3,10 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "stackhook/buf.h"
 #include "stackhook/webhook.h"
 
 #define ZERO_SHA "0000000000000000000000000000000000000000"
@@ -137,6 +139,32 @@ parse_ref(const cJSON *body, const char *prefix, struct sh_event *ev,
 	return 0;
 }
 
+/* The paths the listed commits touch, each ending in a NUL. */
+static int
+collect_paths(const cJSON *commits, struct sh_event *ev, struct sh_err *err)
+{
+	static const char *const lists[] = {"added", "modified", "removed"};
+	struct sh_buf paths = SH_BUF_INIT;
+	const cJSON *commit, *path;
+
+	cJSON_ArrayForEach(commit, commits) {
+		for (size_t i = 0; i < 3; i++) {
+			cJSON_ArrayForEach(path, member(commit, lists[i])) {
+				if (cJSON_IsString(path) &&
+				    sh_buf_append(&paths, path->valuestring,
+						  strlen(path->valuestring) + 1) < 0) {
+					sh_buf_release(&paths);
+					return sh_err_set(err, SH_E_INTERNAL, NULL,
+							  "out of memory");
+				}
+			}
+		}
+	}
+	ev->paths_len = paths.len;
+	ev->paths = paths.data;
+	return 0;
+}
+
 static int
 parse_push(const cJSON *body, struct sh_event *ev, bool tag, struct sh_err *err)
 {
@@ -162,11 +190,13 @@ parse_push(const cJSON *body, struct sh_event *ev, bool tag, struct sh_err *err)
 		return -1;
 	commits = member(body, "commits");
 	total = member(body, "total_commits_count");
-	ev->commits = cJSON_IsArray(commits) ? commits : NULL;
-	ev->commits_complete = ev->commits != NULL && cJSON_IsNumber(total) &&
+	ev->commits_complete = cJSON_IsArray(commits) && cJSON_IsNumber(total) &&
 			       total->valuedouble ==
 				       (double)cJSON_GetArraySize(commits);
-	return 0;
+	/* With commits missing from the list the push may touch anything:
+	 * the paths would not decide, so they are not kept; nor for a tag,
+	 * which runs a module whatever it changes. */
+	return ev->commits_complete && !tag ? collect_paths(commits, ev, err) : 0;
 }
 
 /* Draft marked ready: changes.draft (older: work_in_progress) went from
@@ -282,6 +312,14 @@ sh_webhook_parse(const cJSON *body, struct sh_event *ev, struct sh_err *err)
 	return rc;
 }
 
+void
+sh_webhook_event_release(struct sh_event *ev)
+{
+	free(ev->paths);
+	ev->paths = NULL;
+	ev->paths_len = 0;
+}
+
 bool
 sh_webhook_is_version_tag(const char *tag)
 {
@@ -317,19 +355,11 @@ under(const char *path, const char *root)
 
 /* Does any listed commit touch a path under root? */
 static bool
-touches(const cJSON *commits, const char *root)
+touches(const struct sh_event *ev, const char *root)
 {
-	static const char *const lists[] = {"added", "modified", "removed"};
-	const cJSON *commit, *path;
-
-	cJSON_ArrayForEach(commit, commits) {
-		for (size_t i = 0; i < 3; i++) {
-			cJSON_ArrayForEach(path, member(commit, lists[i])) {
-				if (cJSON_IsString(path) && under(path->valuestring, root))
-					return true;
-			}
-		}
-	}
+	for (size_t at = 0; at < ev->paths_len; at += strlen(ev->paths + at) + 1)
+		if (under(ev->paths + at, root))
+			return true;
 	return false;
 }
 
@@ -367,7 +397,7 @@ sh_webhook_decide(const struct sh_event *ev, const struct sh_stack_target *stack
 	switch (ev->kind) {
 	case SH_EVENT_PUSH:
 		if (stack->project_root[0] != '\0' && ev->commits_complete &&
-		    !touches(ev->commits, stack->project_root)) {
+		    !touches(ev, stack->project_root)) {
 			skip(out, "%s: the push changes nothing under %s", stack->id,
 			     stack->project_root);
 			return;

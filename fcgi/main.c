@@ -24,7 +24,6 @@
 
 #include "http.h"
 #include "router.h"
-#include "stackhook/committer.h"
 #include "stackhook/instance.h"
 #include "stackhook/log.h"
 
@@ -206,7 +205,8 @@ run_fastcgi(struct responder *r, int listen_fd)
 
 /*
  * Several request threads, each with its own database connection, share
- * one config and one committer (group commit of webhook deliveries).  The
+ * one config; their deliveries meet in the committer's shared batches as
+ * those of other processes do.  The
  * main thread waits for a stop signal; a worker that gets SIGUSR2 while
  * waiting in accept() stops, one busy with a request finishes it first.
  */
@@ -290,8 +290,7 @@ run_threads(struct sh_instance *primary, int listen_fd, int count)
 	sigaddset(&signals, SIGINT);
 	sigaddset(&signals, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &signals, NULL);
-	if (workers == NULL || FCGX_Init() != 0 ||
-	    sh_committer_start(primary->cfg, &primary->committer, &err) < 0) {
+	if (workers == NULL || FCGX_Init() != 0) {
 		sh_log(LOG_ERR, "fastcgi: cannot start: %s",
 		       err.msg[0] ? err.msg : "out of memory");
 		goto out;
@@ -302,7 +301,6 @@ run_threads(struct sh_instance *primary, int listen_fd, int count)
 			workers[i].inst = primary;
 		else if (sh_instance_share(primary->cfg, &workers[i].inst, &err) < 0)
 			goto stop;
-		workers[i].inst->committer = primary->committer;
 		if (pthread_create(&workers[i].thread, NULL, work, &workers[i]) != 0)
 			goto stop;
 		workers[i].started = true;
@@ -314,8 +312,6 @@ run_threads(struct sh_instance *primary, int listen_fd, int count)
 stop:
 	stopping = 1;
 	stop_workers(workers, count);
-	sh_committer_stop(primary->committer);
-	primary->committer = NULL;
 	for (int i = 1; i < count; i++)
 		sh_instance_free(workers[i].inst);
 out:

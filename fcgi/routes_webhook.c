@@ -76,9 +76,9 @@ sh_route_webhook(struct sh_route_ctx *ctx)
 		.webhook_signature = sh_http_param(req, "HTTP_WEBHOOK_SIGNATURE"),
 		.remote_addr = req->remote_addr,
 	};
-	struct sh_ingest_env env = {.cfg = ctx->inst->cfg};
+	struct sh_committer *committer;
 	const unsigned char *key;
-	struct sh_delivery d, *batch[1] = {&d};
+	struct sh_delivery d;
 	struct sh_err err;
 	cJSON *answer;
 	int status;
@@ -107,9 +107,8 @@ sh_route_webhook(struct sh_route_ctx *ctx)
 			refuse(ctx, &wr, &err);
 		goto out;
 	}
-	if ((ctx->inst->committer != NULL ?
-		     sh_committer_submit(ctx->inst->committer, &d, &err) :
-		     sh_ingest_commit(ctx->db, &env, batch, 1, &err)) < 0) {
+	if (sh_instance_committer(ctx->inst, &committer, &err) < 0 ||
+	    sh_committer_submit(committer, ctx->db, &d, &err) < 0) {
 		storage_failure(ctx, &wr, &d, &err);
 		goto out;
 	}

@@ -6,8 +6,9 @@
  *   sh_ingest_parse()         signature when the integration signs (401),
  *                             JSON and the event (400), the delivery key;
  *   sh_ingest_commit()        a batch of deliveries: one transaction, one
- *                             spool file, one fsync each -- the group commit
- *                             of SPEC §8.  Each delivery gets its outcome.
+ *                             spool file, one fsync each -- what the group
+ *                             commit of SPEC §8 (committer.h) writes.  Each
+ *                             delivery gets its outcome.
  *   sh_ingest_answer()        the JSON answer and status for one delivery.
  *
  * Nothing is stored for a delivery refused before sh_ingest_commit(), and
@@ -30,6 +31,7 @@
 
 #define SH_DELIVERY_KEY_MAX 128
 #define SH_SIGNATURE_TOLERANCE 300 /* seconds either side of now */
+#define SH_INGEST_STACKS_MAX 1000  /* stacks one delivery is matched against */
 
 /* The headers of a webhook request, as received (NULL when absent). */
 struct sh_webhook_request {

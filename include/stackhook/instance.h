@@ -27,7 +27,7 @@ struct sh_instance {
 	bool key_loaded;
 	dev_t key_dev; /* the key file it came from (rekey replaces it) */
 	ino_t key_ino;
-	struct sh_committer *committer; /* group commit for webhooks, or NULL */
+	struct sh_committer *committer; /* NULL until sh_instance_committer() */
 };
 
 /* Reads the config at path; *out (sh_instance_free() it) opens nothing yet.
@@ -54,6 +54,11 @@ int sh_instance_db(struct sh_instance *inst, struct sh_db **db,
 /* Drops the connection after a storage failure, so that the next use
  * reopens it (the file may have been replaced or repaired). */
 void sh_instance_db_reset(struct sh_instance *inst);
+
+/* The group commit of webhook deliveries (committer.h), mapped on first
+ * use and owned by inst.  Returns 0, or -1 with err (SH_E_STORAGE). */
+int sh_instance_committer(struct sh_instance *inst, struct sh_committer **out,
+			  struct sh_err *err);
 
 /* The secret key, read on first use and again once the file has been
  * replaced (stackhook rekey renames a new one over it).  Returns 0 or -1

@@ -2,8 +2,8 @@
  * webhook.h - a GitLab delivery as an event, and the trigger rules that
  * decide which runs it makes (SPEC §4.1 steps 4 and 7).
  *
- * Pure functions: no I/O, no allocation the caller must free beyond what
- * the event says; easy to test and to fuzz.
+ * Pure functions: no I/O, no allocation beyond the event's list of
+ * changed paths; easy to test and to fuzz.
  */
 #ifndef STACKHOOK_WEBHOOK_H
 #define STACKHOOK_WEBHOOK_H
@@ -34,8 +34,9 @@ enum sh_trigger { SH_TRIGGER_PUSH, SH_TRIGGER_TAG, SH_TRIGGER_MERGE_REQUEST,
 const char *sh_run_kind_name(enum sh_run_kind kind);
 const char *sh_trigger_name(enum sh_trigger trigger);
 
-/* What a delivery says, as far as the rules need it.  Strings are copies;
- * commits points into the parsed body, which must outlive the event. */
+/* What a delivery says, as far as the rules need it.  Everything is a
+ * copy: the event outlives the parsed body, and (but for paths) it is
+ * plain data that can be copied as it is -- to another process, say. */
 struct sh_event {
 	enum sh_event_kind kind;
 	char object_kind[32];
@@ -51,8 +52,12 @@ struct sh_event {
 	char before[SH_SHA_LEN + 1];    /* "" when absent */
 	char after[SH_SHA_LEN + 1];
 	char checkout_sha[SH_SHA_LEN + 1];
-	const cJSON *commits;          /* the commits array, or NULL */
 	bool commits_complete;         /* every pushed commit is listed */
+	/* When commits_complete: each path the listed commits add, modify
+	 * or remove, followed by a NUL, paths_len bytes in all (NULL when
+	 * none).  Owned by the event: sh_webhook_event_release(). */
+	char *paths;
+	size_t paths_len;
 
 	/* merge request */
 	int64_t mr_iid;
@@ -66,9 +71,13 @@ struct sh_event {
  * act on, deleted branches and tags, merge request actions without new
  * code, forks) set ev->ignored and a reason, and come before field checks.
  * Returns 0, or -1 with err (SH_E_MISSING_FIELD / SH_E_INVALID_FIELD naming
- * the JSON path) when a field that decides the event is missing or wrong.
+ * the JSON path) when a field that decides the event is missing or wrong,
+ * SH_E_INTERNAL when memory runs out.  Either way, release ev after.
  */
 int sh_webhook_parse(const cJSON *body, struct sh_event *ev, struct sh_err *err);
+
+/* Frees what ev holds (its paths).  A zeroed event is fine. */
+void sh_webhook_event_release(struct sh_event *ev);
 
 /* The parts of a stack the rules look at. */
 struct sh_stack_target {

@@ -26,6 +26,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sh_webhook_parse(body, &ev, &err) == 0)
 		for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
 			sh_webhook_decide(&ev, &targets[i], &decision);
+	sh_webhook_event_release(&ev);
 	cJSON_Delete(body);
 	return 0;
 }
