@@ -262,6 +262,21 @@ hold_write_lock(struct fixture *f)
 		fail_msg("begin: %s", err.msg);
 }
 
+/* Holds the write lock and starts SENDERS senders (keys k0...), until
+ * all of them are queued or being written. */
+static void
+queue_behind_lock(struct fixture *f, pid_t senders[SENDERS])
+{
+	char key[16];
+
+	hold_write_lock(f);
+	for (int i = 0; i < SENDERS; i++) {
+		snprintf(key, sizeof(key), "k%d", i);
+		senders[i] = spawn_sender(f, key);
+	}
+	wait_pending(f, SENDERS);
+}
+
 static void
 test_one_delivery(void **state)
 {
@@ -282,14 +297,8 @@ test_processes_share_batches(void **state)
 {
 	struct fixture *f = *state;
 	pid_t senders[SENDERS];
-	char key[16];
 
-	hold_write_lock(f);
-	for (int i = 0; i < SENDERS; i++) {
-		snprintf(key, sizeof(key), "k%d", i);
-		senders[i] = spawn_sender(f, key);
-	}
-	wait_pending(f, SENDERS);
+	queue_behind_lock(f, senders);
 	sh_db_rollback(f->db);
 	for (int i = 0; i < SENDERS; i++)
 		assert_int_equal(wait_sender(senders[i]), EXIT_STORED);
@@ -314,12 +323,7 @@ test_writer_killed(void **state)
 	pid_t senders[SENDERS], writer;
 	char key[16];
 
-	hold_write_lock(f);
-	for (int i = 0; i < SENDERS; i++) {
-		snprintf(key, sizeof(key), "k%d", i);
-		senders[i] = spawn_sender(f, key);
-	}
-	wait_pending(f, SENDERS);
+	queue_behind_lock(f, senders);
 	writer = sh_committer_writer(c);
 	assert_int_equal(kill(writer, SIGKILL), 0);
 	for (int i = 0; i < SENDERS; i++)
