@@ -61,6 +61,29 @@ parse_ok(const cJSON *body, struct sh_event *ev)
 		fail_msg("parse failed: %s (field %s)", err.msg, err.field);
 }
 
+/* A fixture and the event parsed from it. */
+struct parsed {
+	cJSON *body;
+	struct sh_event ev;
+};
+
+/* Loads fixture name and parses it into p (fails the test on an error);
+ * returns the event.  parsed_release() undoes it. */
+static const struct sh_event *
+parse_fixture(struct parsed *p, const char *name)
+{
+	p->body = fixture(name);
+	parse_ok(p->body, &p->ev);
+	return &p->ev;
+}
+
+static void
+parsed_release(struct parsed *p)
+{
+	sh_webhook_event_release(&p->ev);
+	cJSON_Delete(p->body);
+}
+
 /* Expects parsing to fail with code naming field. */
 static void
 parse_fails(const cJSON *body, enum sh_errcode code, const char *field)
@@ -309,23 +332,22 @@ commit_touching(const char *sha, const char *list, const char *path)
 static void
 test_push(void **state)
 {
-	cJSON *body = fixture("push.json");
-	struct sh_event ev;
+	struct parsed p;
+	const struct sh_event *ev;
 
 	(void)state;
-	parse_ok(body, &ev);
-	expect_ref_event(&ev, SH_EVENT_PUSH, "master",
+	ev = parse_fixture(&p, "push.json");
+	expect_ref_event(ev, SH_EVENT_PUSH, "master",
 			 "95790bf891e76fee5e1747ab589903a6a1f80f22", PUSH_SHA, 15,
 			 "mike/diaspora");
-	assert_string_equal(ev.after, PUSH_SHA);
-	assert_false(ev.commits_complete); /* total_commits_count is 4 */
-	assert_null(ev.paths); /* they would not decide anything */
+	assert_string_equal(ev->after, PUSH_SHA);
+	assert_false(ev->commits_complete); /* total_commits_count is 4 */
+	assert_null(ev->paths); /* they would not decide anything */
 
-	EXPECT_RUNS(&ev, SH_TRIGGER_PUSH, PUSH_SHA, "master", 0,
+	EXPECT_RUNS(ev, SH_TRIGGER_PUSH, PUSH_SHA, "master", 0,
 		    {&stack_master, SH_RUN_TRACKED}, {&stack_develop, SH_RUN_PROPOSED},
 		    {&module_master, SH_RUN_TRACKED});
-	sh_webhook_event_release(&ev);
-	cJSON_Delete(body);
+	parsed_release(&p);
 }
 
 /* body, a push whose commit list may be short, runs t (on master) whatever
@@ -468,21 +490,20 @@ test_push_branch_create(void **state)
 	static const struct sh_stack_target docs = {
 		.id = "docs", .branch = "feature", .project_root = "docs",
 	};
-	cJSON *body = fixture("push_branch_create.json");
-	struct sh_event ev;
+	struct parsed p;
+	const struct sh_event *ev;
 
 	(void)state;
-	parse_ok(body, &ev);
-	expect_ref_event(&ev, SH_EVENT_PUSH, "feature", ZEROS, HELLO_SHA, 4861503,
+	ev = parse_fixture(&p, "push_branch_create.json");
+	expect_ref_event(ev, SH_EVENT_PUSH, "feature", ZEROS, HELLO_SHA, 4861503,
 			 "gitlab-org/hello-world");
-	assert_true(ev.commits_complete); /* 1 of 1 */
-	EXPECT_RUNS(&ev, SH_TRIGGER_PUSH, HELLO_SHA, "feature", 0,
+	assert_true(ev->commits_complete); /* 1 of 1 */
+	EXPECT_RUNS(ev, SH_TRIGGER_PUSH, HELLO_SHA, "feature", 0,
 		    {&stack_master, SH_RUN_PROPOSED}, {&module_master, SH_RUN_PROPOSED},
 		    {&feature, SH_RUN_TRACKED});
 	/* the one commit changes README.md only */
-	expect_no_run(&ev, &docs, "docs");
-	sh_webhook_event_release(&ev);
-	cJSON_Delete(body);
+	expect_no_run(ev, &docs, "docs");
+	parsed_release(&p);
 }
 
 static void
@@ -516,42 +537,40 @@ static void
 test_push_merge_commit(void **state)
 {
 	static const char merge_sha[] = "78a76ee6b4992a6baf64c59fc4c44c7323d60438";
-	cJSON *body = fixture("push_merge_commit.json");
-	struct sh_event ev;
+	struct parsed p;
+	const struct sh_event *ev;
 
 	(void)state;
-	parse_ok(body, &ev);
-	expect_ref_event(&ev, SH_EVENT_PUSH, "master",
+	ev = parse_fixture(&p, "push_merge_commit.json");
+	expect_ref_event(ev, SH_EVENT_PUSH, "master",
 			 "2adc9465c4edfc33834e173fe89436a7cb899a1d", merge_sha, 4861503,
 			 "gitlab-org/hello-world");
-	assert_true(ev.commits_complete);
-	EXPECT_RUNS(&ev, SH_TRIGGER_PUSH, merge_sha, "master", 0,
+	assert_true(ev->commits_complete);
+	EXPECT_RUNS(ev, SH_TRIGGER_PUSH, merge_sha, "master", 0,
 		    {&stack_master, SH_RUN_TRACKED}, {&stack_develop, SH_RUN_PROPOSED});
-	sh_webhook_event_release(&ev);
-	cJSON_Delete(body);
+	parsed_release(&p);
 }
 
 static void
 test_push_subgroup(void **state)
 {
 	static const char sha[] = "2adc9465c4edfc33834e173fe89436a7cb899a1d";
-	cJSON *body = fixture("push_subgroup.json");
-	struct sh_event ev;
+	struct parsed p;
+	const struct sh_event *ev;
 
 	(void)state;
-	parse_ok(body, &ev);
-	expect_ref_event(&ev, SH_EVENT_PUSH, "master",
+	ev = parse_fixture(&p, "push_subgroup.json");
+	expect_ref_event(ev, SH_EVENT_PUSH, "master",
 			 "9217710ce8c7e1eae7a5d1c45f6e43e1c769f866", sha, 4861503,
 			 "group1/group2/group3/grp2repo");
-	assert_true(ev.commits_complete);
-	expect_run(&ev, &stack_master, SH_RUN_TRACKED, SH_TRIGGER_PUSH, sha,
+	assert_true(ev->commits_complete);
+	expect_run(ev, &stack_master, SH_RUN_TRACKED, SH_TRIGGER_PUSH, sha,
 		   "master", 0);
 	/* README.md was added at the top */
-	expect_no_run(&ev, &(struct sh_stack_target){.id = "s", .branch = "master",
+	expect_no_run(ev, &(struct sh_stack_target){.id = "s", .branch = "master",
 						     .project_root = "infra"},
 		      NULL);
-	sh_webhook_event_release(&ev);
-	cJSON_Delete(body);
+	parsed_release(&p);
 }
 
 /* Upper-case hex is a commit id too; the run keeps the canonical form. */
@@ -578,24 +597,23 @@ static void
 test_tag_push(void **state)
 {
 	static const char sha[] = "82b3d5ae55f7080f1e6022629cdb57bfae7cccc7";
-	cJSON *body = fixture("tag_push.json");
-	struct sh_event ev;
+	struct parsed p;
+	const struct sh_event *ev;
 
 	(void)state;
-	parse_ok(body, &ev);
-	expect_ref_event(&ev, SH_EVENT_TAG_PUSH, "v1.0.0", ZEROS, sha, 1,
+	ev = parse_fixture(&p, "tag_push.json");
+	expect_ref_event(ev, SH_EVENT_TAG_PUSH, "v1.0.0", ZEROS, sha, 1,
 			 "jsmith/example");
-	expect_run(&ev, &module_master, SH_RUN_TRACKED, SH_TRIGGER_TAG, sha,
+	expect_run(ev, &module_master, SH_RUN_TRACKED, SH_TRIGGER_TAG, sha,
 		   "v1.0.0", 0);
-	expect_no_run(&ev, &stack_master, NULL);
-	expect_no_run(&ev, &stack_develop, NULL);
+	expect_no_run(ev, &stack_master, NULL);
+	expect_no_run(ev, &stack_develop, NULL);
 	/* a module's project_root does not filter tags */
-	expect_run(&ev, &(struct sh_stack_target){.id = "m", .is_module = true,
+	expect_run(ev, &(struct sh_stack_target){.id = "m", .is_module = true,
 						  .branch = "master",
 						  .project_root = "modules/net"},
 		   SH_RUN_TRACKED, SH_TRIGGER_TAG, sha, "v1.0.0", 0);
-	sh_webhook_event_release(&ev);
-	cJSON_Delete(body);
+	parsed_release(&p);
 }
 
 /* An annotated tag: after is the tag object, checkout_sha the commit. */
