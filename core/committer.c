@@ -32,6 +32,7 @@
 #include "stackhook/committer.h"
 #include "stackhook/fsutil.h"
 #include "stackhook/log.h"
+#include "stackhook/schema.h"
 
 #define MAGIC 0x31636873u     /* "shc1" */
 #define SLOT_DATA (96 * 1024) /* a delivery's strings and paths; its runs */
@@ -81,6 +82,10 @@ _Static_assert(SH_INGEST_STACKS_MAX * sizeof(struct sh_ingest_run) <= SLOT_DATA,
 struct sh_committer {
 	const struct sh_config *cfg;
 	struct region *r;
+	/* This process's connection for the batches it writes, used only
+	 * while holding the lock: one connection whichever thread writes,
+	 * so its page cache stays warm from one batch to the next. */
+	struct sh_db *db;
 };
 
 /* A delivery a writer took from a slot, copied out of it. */
@@ -232,6 +237,7 @@ sh_committer_close(struct sh_committer *c)
 {
 	if (c == NULL)
 		return;
+	sh_db_close(c->db);
 	munmap(c->r, sizeof(*c->r));
 	free(c);
 }
@@ -455,32 +461,60 @@ take_queued(struct region *r, struct taken *t)
 	return n;
 }
 
+/* The writer's connection, opened on first use and again after a
+ * storage failure (the file may have been replaced or repaired, or
+ * PostgreSQL restarted). */
+static int
+writer_db(struct sh_committer *c, struct sh_err *err)
+{
+	if (c->db != NULL && sh_db_alive(c->db))
+		return 0;
+	sh_db_close(c->db);
+	c->db = NULL;
+	return sh_schema_open(c->cfg->database, c->cfg->busy_timeout_ms, &c->db,
+			      err);
+}
+
+static void
+fail_all(int *rc, struct sh_err **errs, size_t n, const struct sh_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		rc[i] = -1;
+		*errs[i] = *err;
+	}
+}
+
 /* One transaction for the batch; when that fails for another reason than
  * storage, one each, so that one bad delivery does not take its
  * neighbours down with it. */
 static void
-commit(struct sh_committer *c, struct sh_db *db, struct sh_delivery **batch,
-       int *rc, struct sh_err **errs, size_t n)
+commit(struct sh_committer *c, struct sh_delivery **batch, int *rc,
+       struct sh_err **errs, size_t n)
 {
 	const struct sh_ingest_env env = {.cfg = c->cfg};
 	struct sh_err err;
 
 	sh_err_clear(&err);
-	if (sh_ingest_commit(db, &env, batch, n, &err) == 0) {
+	if (writer_db(c, &err) < 0) {
+		fail_all(rc, errs, n, &err);
+		return;
+	}
+	if (sh_ingest_commit(c->db, &env, batch, n, &err) == 0) {
 		for (size_t i = 0; i < n; i++)
 			rc[i] = 0;
 		return;
 	}
+	if (err.code == SH_E_STORAGE) {
+		sh_db_close(c->db);
+		c->db = NULL;
+	}
 	if (n == 1 || err.code == SH_E_STORAGE) {
-		for (size_t i = 0; i < n; i++) {
-			rc[i] = -1;
-			*errs[i] = err;
-		}
+		fail_all(rc, errs, n, &err);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
 		sh_err_clear(errs[i]);
-		rc[i] = sh_ingest_commit(db, &env, &batch[i], 1, errs[i]);
+		rc[i] = sh_ingest_commit(c->db, &env, &batch[i], 1, errs[i]);
 	}
 }
 
@@ -489,8 +523,8 @@ commit(struct sh_committer *c, struct sh_db *db, struct sh_delivery **batch,
  * for a slot, or NULL) with them; its result goes to *own_rc/own_err.
  */
 static void
-write_batch(struct sh_committer *c, struct sh_db *db, struct sh_delivery *own,
-	    int *own_rc, struct sh_err *own_err)
+write_batch(struct sh_committer *c, struct sh_delivery *own, int *own_rc,
+	    struct sh_err *own_err)
 {
 	struct sh_delivery *batch[SH_COMMIT_BATCH_MAX + 1];
 	struct sh_err *errs[SH_COMMIT_BATCH_MAX + 1];
@@ -517,7 +551,7 @@ write_batch(struct sh_committer *c, struct sh_db *db, struct sh_delivery *own,
 		errs[count++] = own_err;
 	}
 	if (count > 0)
-		commit(c, db, batch, rc, errs, count);
+		commit(c, batch, rc, errs, count);
 	for (size_t i = 0, k = 0; i < n; i++) {
 		if (t[i].rc == 0 && batch[k] == &t[i].d)
 			t[i].rc = rc[k++];
@@ -565,8 +599,8 @@ unlock(struct region *r)
 /* A delivery too big for a slot is written by its own process, in the
  * next batch it writes. */
 static int
-submit_alone(struct sh_committer *c, struct sh_db *db, struct sh_delivery *d,
-	     int64_t timeout_ms, struct sh_err *err)
+submit_alone(struct sh_committer *c, struct sh_delivery *d, int64_t timeout_ms,
+	     struct sh_err *err)
 {
 	struct timespec until;
 	int rc = -1, held;
@@ -586,7 +620,7 @@ submit_alone(struct sh_committer *c, struct sh_db *db, struct sh_delivery *d,
 				  "another batch of deliveries was still being "
 				  "written after busy_timeout (%lld ms)",
 				  (long long)timeout_ms);
-	write_batch(c, db, d, &rc, err);
+	write_batch(c, d, &rc, err);
 	unlock(c->r);
 	return rc;
 }
@@ -635,8 +669,8 @@ give_up(struct sh_committer *c, struct slot *s, struct sh_delivery *d,
 }
 
 int
-sh_committer_submit(struct sh_committer *c, struct sh_db *db,
-		    struct sh_delivery *d, struct sh_err *err)
+sh_committer_submit(struct sh_committer *c, struct sh_delivery *d,
+		    struct sh_err *err)
 {
 	struct region *r = c->r;
 	int64_t deadline = now_ms() + c->cfg->busy_timeout_ms;
@@ -644,7 +678,7 @@ sh_committer_submit(struct sh_committer *c, struct sh_db *db,
 	uint32_t ticket;
 
 	if (packed_size(d) > SLOT_DATA)
-		return submit_alone(c, db, d, c->cfg->busy_timeout_ms, err);
+		return submit_alone(c, d, c->cfg->busy_timeout_ms, err);
 	s = claim(r, deadline);
 	if (s == NULL)
 		return sh_err_set(err, SH_E_STORAGE, NULL,
@@ -678,7 +712,7 @@ sh_committer_submit(struct sh_committer *c, struct sh_db *db,
 			return -1;
 		}
 		if (held > 0) {
-			write_batch(c, db, NULL, NULL, NULL);
+			write_batch(c, NULL, NULL, NULL);
 			unlock(r);
 			continue;
 		}

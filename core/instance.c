@@ -26,12 +26,13 @@ sh_instance_open(const char *config_path, struct sh_instance **out,
 		return -1;
 	}
 	inst->owns_cfg = true;
+	pthread_mutex_init(&inst->committer_lock, NULL);
 	*out = inst;
 	return 0;
 }
 
 int
-sh_instance_share(struct sh_config *cfg, struct sh_instance **out,
+sh_instance_share(struct sh_instance *primary, struct sh_instance **out,
 		  struct sh_err *err)
 {
 	struct sh_instance *inst = calloc(1, sizeof(*inst));
@@ -39,7 +40,8 @@ sh_instance_share(struct sh_config *cfg, struct sh_instance **out,
 	*out = NULL;
 	if (inst == NULL)
 		return sh_err_set(err, SH_E_INTERNAL, NULL, "out of memory");
-	inst->cfg = cfg;
+	inst->cfg = primary->cfg;
+	inst->primary = primary;
 	*out = inst;
 	return 0;
 }
@@ -50,7 +52,10 @@ sh_instance_free(struct sh_instance *inst)
 	if (inst == NULL)
 		return;
 	sh_db_close(inst->db);
-	sh_committer_close(inst->committer);
+	if (inst->primary == NULL) {
+		sh_committer_close(inst->committer);
+		pthread_mutex_destroy(&inst->committer_lock);
+	}
 	if (inst->owns_cfg)
 		sh_config_free(inst->cfg);
 	sh_crypto_wipe(inst->key, sizeof(inst->key));
@@ -60,25 +65,14 @@ sh_instance_free(struct sh_instance *inst)
 int
 sh_instance_db(struct sh_instance *inst, struct sh_db **db, struct sh_err *err)
 {
-	struct sh_db_options opt = {
-		.busy_timeout_ms = inst->cfg->busy_timeout_ms,
-		.create = false,
-	};
-	struct sh_db *fresh = NULL;
-
 	*db = NULL;
 	/* A lost connection (PostgreSQL restarted) is replaced, not reused. */
 	if (inst->db != NULL && !sh_db_alive(inst->db))
 		sh_instance_db_reset(inst);
-	if (inst->db == NULL) {
-		if (sh_db_open(inst->cfg->database, &opt, &fresh, err) < 0)
-			return -1;
-		if (sh_schema_check(fresh, err) < 0) {
-			sh_db_close(fresh);
-			return -1;
-		}
-		inst->db = fresh;
-	}
+	if (inst->db == NULL &&
+	    sh_schema_open(inst->cfg->database, inst->cfg->busy_timeout_ms,
+			   &inst->db, err) < 0)
+		return -1;
 	*db = inst->db;
 	return 0;
 }
@@ -94,11 +88,15 @@ int
 sh_instance_committer(struct sh_instance *inst, struct sh_committer **out,
 		      struct sh_err *err)
 {
-	if (inst->committer == NULL &&
-	    sh_committer_open(inst->cfg, &inst->committer, err) < 0)
-		return -1;
-	*out = inst->committer;
-	return 0;
+	struct sh_instance *owner = inst->primary ? inst->primary : inst;
+	int rc = 0;
+
+	pthread_mutex_lock(&owner->committer_lock);
+	if (owner->committer == NULL)
+		rc = sh_committer_open(owner->cfg, &owner->committer, err);
+	*out = owner->committer;
+	pthread_mutex_unlock(&owner->committer_lock);
+	return rc;
 }
 
 int

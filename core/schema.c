@@ -398,3 +398,21 @@ sh_schema_check(struct sh_db *db, struct sh_err *err)
 				  "migrate it", version, sh_schema_current());
 	return refuse_newer(version, err);
 }
+
+int
+sh_schema_open(const char *database, int64_t busy_timeout_ms,
+	       struct sh_db **out, struct sh_err *err)
+{
+	const struct sh_db_options opt = {.busy_timeout_ms = busy_timeout_ms};
+	struct sh_db *db;
+
+	*out = NULL;
+	if (sh_db_open(database, &opt, &db, err) < 0)
+		return -1;
+	if (sh_schema_check(db, err) < 0) {
+		sh_db_close(db);
+		return -1;
+	}
+	*out = db;
+	return 0;
+}

@@ -299,7 +299,7 @@ run_threads(struct sh_instance *primary, int listen_fd, int count)
 		workers[i].listen_fd = listen_fd;
 		if (i == 0)
 			workers[i].inst = primary;
-		else if (sh_instance_share(primary->cfg, &workers[i].inst, &err) < 0)
+		else if (sh_instance_share(primary, &workers[i].inst, &err) < 0)
 			goto stop;
 		if (pthread_create(&workers[i].thread, NULL, work, &workers[i]) != 0)
 			goto stop;

@@ -108,7 +108,7 @@ sh_route_webhook(struct sh_route_ctx *ctx)
 		goto out;
 	}
 	if (sh_instance_committer(ctx->inst, &committer, &err) < 0 ||
-	    sh_committer_submit(committer, ctx->db, &d, &err) < 0) {
+	    sh_committer_submit(committer, &d, &err) < 0) {
 		storage_failure(ctx, &wr, &d, &err);
 		goto out;
 	}

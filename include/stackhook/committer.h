@@ -40,15 +40,16 @@ int sh_committer_open(const struct sh_config *cfg, struct sh_committer **out,
 		      struct sh_err *err);
 
 /*
- * Commits d (authenticated and parsed) in the next batch, writing it
- * through db when this caller is the one that writes the batch.  Returns
- * 0 with d's outcome set, or -1 with err (SH_E_STORAGE: nothing of d was
- * kept, or -- when the writer died after its commit -- d will show as a
- * duplicate when GitLab sends it again).  Thread-safe; each thread passes
- * its own db.
+ * Commits d (authenticated and parsed) in the next batch.  When this
+ * caller is the one that writes the batch, it writes through c's own
+ * connection to cfg's database (opened on first use; one per process, so
+ * that its page cache outlives the batch).  Returns 0 with d's outcome
+ * set, or -1 with err (SH_E_STORAGE: nothing of d was kept, or -- when
+ * the writer died after its commit -- d will show as a duplicate when
+ * GitLab sends it again).  Thread-safe: the threads of a process share c.
  */
-int sh_committer_submit(struct sh_committer *c, struct sh_db *db,
-			struct sh_delivery *d, struct sh_err *err);
+int sh_committer_submit(struct sh_committer *c, struct sh_delivery *d,
+			struct sh_err *err);
 
 /* The process writing a batch right now, or 0. */
 pid_t sh_committer_writer(const struct sh_committer *c);
@@ -56,7 +57,7 @@ pid_t sh_committer_writer(const struct sh_committer *c);
 /* Deliveries queued or being written right now, in every process. */
 int sh_committer_pending(const struct sh_committer *c);
 
-/* Unmaps the file.  NULL is allowed. */
+/* Closes its connection and unmaps the file.  NULL is allowed. */
 void sh_committer_close(struct sh_committer *c);
 
 #endif

@@ -9,6 +9,7 @@
 #ifndef STACKHOOK_INSTANCE_H
 #define STACKHOOK_INSTANCE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -27,7 +28,11 @@ struct sh_instance {
 	bool key_loaded;
 	dev_t key_dev; /* the key file it came from (rekey replaces it) */
 	ino_t key_ino;
+	/* The group commit, one per process: a shared instance uses its
+	 * primary's (committer_lock guards opening it). */
+	struct sh_instance *primary; /* NULL for a primary */
 	struct sh_committer *committer; /* NULL until sh_instance_committer() */
+	pthread_mutex_t committer_lock;
 };
 
 /* Reads the config at path; *out (sh_instance_free() it) opens nothing yet.
@@ -36,8 +41,9 @@ int sh_instance_open(const char *config_path, struct sh_instance **out,
 		     struct sh_err *err);
 
 /* A second instance for another thread: its own database connection,
- * the same config (borrowed: it must outlive the new instance). */
-int sh_instance_share(struct sh_config *cfg, struct sh_instance **out,
+ * primary's config and group commit (borrowed: primary must outlive the
+ * new instance). */
+int sh_instance_share(struct sh_instance *primary, struct sh_instance **out,
 		      struct sh_err *err);
 
 /* Closes the database, wipes the key, frees inst.  NULL is allowed. */
@@ -56,7 +62,8 @@ int sh_instance_db(struct sh_instance *inst, struct sh_db **db,
 void sh_instance_db_reset(struct sh_instance *inst);
 
 /* The group commit of webhook deliveries (committer.h), mapped on first
- * use and owned by inst.  Returns 0, or -1 with err (SH_E_STORAGE). */
+ * use and owned by inst's primary; thread-safe.  Returns 0, or -1 with
+ * err (SH_E_STORAGE). */
 int sh_instance_committer(struct sh_instance *inst, struct sh_committer **out,
 			  struct sh_err *err);
 

@@ -28,4 +28,9 @@ int sh_schema_migrate(struct sh_db *db, int *from, struct sh_err *err);
  * saying what to do. */
 int sh_schema_check(struct sh_db *db, struct sh_err *err);
 
+/* Opens an existing store (sh_db_open) and checks its schema: how a
+ * service opens its connections.  Returns 0 with *out, or -1 with err. */
+int sh_schema_open(const char *database, int64_t busy_timeout_ms,
+		   struct sh_db **out, struct sh_err *err);
+
 #endif

@@ -116,15 +116,13 @@ send_push(struct sh_instance *inst, const char *key, const char *text,
 	struct sh_webhook_request req;
 	struct sh_committer *c;
 	struct sh_delivery d;
-	struct sh_db *db;
 	struct sh_err err;
 	int status = EXIT_BROKEN;
 
 	parse(&d, &req, key, text, len);
 	sh_err_clear(&err);
-	if (sh_instance_db(inst, &db, &err) == 0 &&
-	    sh_instance_committer(inst, &c, &err) == 0) {
-		if (sh_committer_submit(c, db, &d, &err) == 0)
+	if (sh_instance_committer(inst, &c, &err) == 0) {
+		if (sh_committer_submit(c, &d, &err) == 0)
 			status = d.committed && d.outcome == SH_DELIVERY_ACCEPTED ?
 				 EXIT_STORED : EXIT_BROKEN;
 		else if (err.code == SH_E_STORAGE)
@@ -371,7 +369,7 @@ test_too_big_for_a_slot(void **state)
 	assert_true(d.event.commits_complete);
 	assert_true(d.event.paths_len > 128 * 1024);
 	sh_err_clear(&err);
-	assert_int_equal(sh_committer_submit(c, f->db, &d, &err), 0);
+	assert_int_equal(sh_committer_submit(c, &d, &err), 0);
 	assert_int_equal(d.outcome, SH_DELIVERY_ACCEPTED);
 	assert_int_equal(d.run_count, 1);
 	assert_string_equal(d.runs[0].stack, "prod");
