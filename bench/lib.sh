@@ -14,24 +14,35 @@ export top_srcdir top_builddir
 
 . "$top_srcdir/tests/integration/lib.sh"
 
-# lib.sh's bail speaks TAP; a benchmark just stops.
+# lib.sh's bail and skip_all speak TAP; a benchmark just stops.
 bail() {
 	echo "$BENCH_NAME: $1" >&2
 	exit 1
+}
+skip_all() {
+	bail "$1"
 }
 
 FIXTURE=$top_srcdir/tests/fixtures/gitlab/webhooks/push.json
 FIXTURE_SHA=da1560886d4f094c3e6c9ef40349f7d38b5d27d7
 
 # bench_install PROGRAM [DEBIAN-PACKAGE]: apt-get install when missing.
+# PROGRAM may be a file's absolute path (e.g. an Apache module).
 bench_install() {
 	local prog=$1 pkg=${2:-$1} sudo=
-	command -v "$prog" >/dev/null 2>&1 && return 0
+	bench_have "$prog" && return 0
 	[ "$(id -u)" = 0 ] || sudo="sudo -n"
 	echo "$BENCH_NAME: installing $pkg (Debian)" >&2
 	{ $sudo apt-get install -y "$pkg" ||
 	  { $sudo apt-get update && $sudo apt-get install -y "$pkg"; }; } >/dev/null 2>&1
-	command -v "$prog" >/dev/null 2>&1 || bail "cannot install $pkg (apt-get install $pkg)"
+	bench_have "$prog" || bail "cannot install $pkg (apt-get install $pkg)"
+}
+
+bench_have() {
+	case $1 in
+	/*) [ -e "$1" ] ;;
+	*) command -v "$1" >/dev/null 2>&1 ;;
+	esac
 }
 
 bench_require() {
@@ -55,6 +66,7 @@ bench_cpus() {
 	n=$(echo "$cpus" | wc -w)
 	SERVER_CPUS='' WRK_CPUS=''
 	CPU_COUNT=$n
+	ALL_CPUS=$(echo "$cpus" | tr ' ' ',')
 	if [ "$PIN" = off ] || ! command -v taskset >/dev/null 2>&1 ||
 	   { [ "$n" -lt 2 ] && [ "$PIN" = auto ]; }; then
 		WRK_THREADS_DEFAULT=2
@@ -199,7 +211,7 @@ SQL
 # in front of the responder; then one push by hand must be a 202.
 # URL is the webhook's address, PIDFILE the responders'.
 stackhook_up() {
-	local procs=$1 threads=$2 conns=$3 code
+	local procs=$1 threads=$2 conns=$3
 	shift 3
 	SOCK=$T/run/stackhook.sock
 	PIDFILE=$T/run/stackhook.pid
@@ -207,10 +219,126 @@ stackhook_up() {
 	bench_spawn "$SOCK" "$PIDFILE" "$procs" "$@" "$SH_FCGI" -c "$CONF" -t "$threads"
 	bench_nginx_start "$T/nginx" "$BASE/healthz"
 	URL=$BASE/webhooks/gitlab/gitlab
+	probe_push
+}
+
+# probe_push: one push to URL by hand must be a 202.
+probe_push() {
+	local code
 	code=$(curl -sS -o "$T/probe.out" -w '%{http_code}' -X POST "$URL" \
 		-H 'Content-Type: application/json' -H 'X-Gitlab-Event: Push Hook' \
 		-H "X-Gitlab-Token: $SECRET" -H "Idempotency-Key: probe-$$" --data-binary "@$FIXTURE")
 	[ "$code" = 202 ] || bail "a push is answered $code, not 202: $(cat "$T/probe.out")"
+}
+
+# ------------------------------------------------- Apache mod_fcgid ----
+
+# fcgid_up CONNECTIONS: the instance (already made by stackhook_instance)
+# served by Apache with mod_fcgid, which starts the responders itself:
+# the tests' Apache (tests/integration/lib.sh apache_conf_head: event
+# MPM, its own ServerRoot, as the service user when root) with the
+# repository's apache/stackhook-fcgid.conf in a VirtualHost, only the
+# responder's and the config's paths substituted.  How many responders
+# is what that snippet leaves it at: mod_fcgid's defaults (spawned on
+# demand, up to FcgidMaxProcessesPerClass 100, FcgidMaxProcesses 1000;
+# FcgidSpawnScoreUpLimit 10 paces the spawning), one request at a time
+# each.  The event MPM as Debian's mpm_event.conf sets it (2 servers to
+# start, 25 threads each, up to 150 workers; more for more than 75
+# connections): with no idle worker it closes keep-alive connections,
+# which wrk counts as read errors.  The access log is off, as for nginx.
+# Pinned: Apache is started with this shell on the
+# servers' CPUs, so its children, mod_fcgid's process manager and every
+# responder it spawns later inherit them (fcgid_check_pinned checks).
+# Then one push by hand must be a 202.  URL is the webhook's address,
+# APACHE_DIR Apache's directory.
+fcgid_up() {
+	local conns=$1 a=$T/apache servers rc
+	bench_install apache2
+	bench_install "$APACHE_MODULES/mod_fcgid.so" libapache2-mod-fcgid
+	apache_has_modules fcgid
+	APACHE_DIR=$a
+	mkdir -p "$a/fcgid"
+	[ -n "$RUN_USER" ] && chown "$RUN_USER:$RUN_GROUP" "$a/fcgid"
+	sed -e "s#/usr/local/sbin#$T/bin#g" \
+		-e "s#/usr/local/etc/stackhook/stackhook.conf#$CONF#g" \
+		"$top_srcdir/apache/stackhook-fcgid.conf" >"$a/stackhook-fcgid.conf"
+	if ! grep -q "^FcgidInitialEnv STACKHOOK_CONFIG $CONF\$" "$a/stackhook-fcgid.conf" ||
+	   ! grep -q -- "$T/bin/stackhook.fcgi" "$a/stackhook-fcgid.conf"; then
+		bail "apache/stackhook-fcgid.conf does not use the default paths"
+	fi
+	servers=$(((2 * conns + 24) / 25))
+	[ "$servers" -ge 6 ] || servers=6
+	{
+		# Its StartServers ... MaxRequestWorkers lines give way to Debian's.
+		apache_conf_head "$a" |
+			sed '/^CustomLog /d; /^\(StartServers\|ServerLimit\|ThreadsPerChild\|MaxRequestWorkers\) /d'
+		cat <<EOF
+StartServers 2
+MinSpareThreads 25
+MaxSpareThreads 75
+ThreadLimit 64
+ThreadsPerChild 25
+ServerLimit $servers
+MaxRequestWorkers $((servers * 25))
+MaxConnectionsPerChild 0
+LoadModule fcgid_module $APACHE_MODULES/mod_fcgid.so
+FcgidIPCDir "$a/fcgid"
+FcgidProcessTableFile "$a/fcgid/shm"
+Listen 127.0.0.1:$PORT
+<VirtualHost 127.0.0.1:$PORT>
+    Include "$a/stackhook-fcgid.conf"
+</VirtualHost>
+EOF
+	} >"$a/httpd.conf"
+	apache2 -f "$a/httpd.conf" -t >"$a/t.out" 2>&1 ||
+		bail "apache2 refuses the config: $(cat "$a/t.out")"
+	[ -n "$SERVER_CPUS" ] && taskset -cp "$SERVER_CPUS" $$ >/dev/null
+	apache_start "$a"
+	rc=$?
+	[ -n "$SERVER_CPUS" ] && taskset -cp "$ALL_CPUS" $$ >/dev/null
+	[ "$rc" = 0 ] || bail "apache2 did not start: $(cat "$a/start.out") $(tail -n 5 "$a/error.log")"
+	wait_http "$BASE/healthz" 10 || bail "Apache does not answer: $(tail -n 5 "$a/error.log")"
+	URL=$BASE/webhooks/gitlab/gitlab
+	probe_push
+}
+
+# fcgid_pids: the responders mod_fcgid runs now (also through a
+# STACKHOOK_TEST_WRAPPER, which execs $T/bin/real/stackhook.fcgi).
+fcgid_pids() {
+	pgrep -f "^$T/bin/(real/)?stackhook\.fcgi( |\$)" | tr '\n' ' ' | sed 's/ $//'
+}
+
+# fcgid_warm SECONDS CONNECTIONS THREADS NEW_COMMITS: mod_fcgid spawns
+# responders on demand, and slowly: a request that finds none idle sleeps
+# a second (fcgid_bridge.c) and asks for one only if there is still none,
+# and the spawn score allows about one a second after the first ten.
+# Until there are as many as connections, some requests wait that second.
+# wrk in 2-second rounds, up to SECONDS, until there are CONNECTIONS
+# responders: the state of a server that has been taking this load a
+# while.  FCGID_WARM is the seconds it took.
+fcgid_warm() {
+	local secs=$1 conns=$2
+	FCGID_WARM=0
+	while [ "$FCGID_WARM" -lt "$secs" ] && [ "$(fcgid_pids | wc -w)" -lt "$conns" ]; do
+		run_wrk 2 "$conns" "$3" "$4"
+		FCGID_WARM=$((FCGID_WARM + 2))
+	done
+	return 0
+}
+
+# fcgid_check_pinned: bails unless Apache, its children and every
+# responder are on the servers' CPUs.
+fcgid_check_pinned() {
+	local main pids
+	[ -n "$SERVER_CPUS" ] || return 0
+	main=$(cat "$APACHE_DIR/run/httpd.pid")
+	pids="$main $(pgrep -P "$main" | tr '\n' ' ') $(fcgid_pids)"
+	# shellcheck disable=SC2086 # a list of pids
+	python3 -c 'import os, sys
+want = set(map(int, sys.argv[1].split(",")))
+bad = [p for p in sys.argv[2:] if os.sched_getaffinity(int(p)) != want]
+sys.exit("not on CPU %s: %s" % (sys.argv[1], " ".join(bad)) if bad else 0)' "$SERVER_CPUS" $pids ||
+		bail "Apache or a responder is not on the servers' CPUs"
 }
 
 # count_rows TABLE [WHERE]
