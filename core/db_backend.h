@@ -45,6 +45,12 @@ struct sh_stmt {
 
 int sh_db_sqlite_open(const char *path, const struct sh_db_options *opt,
 		      struct sh_db **out, struct sh_err *err);
+/* The VFS the SQLite backend opens its files with (db_sqlite_wal.c): the
+ * default one, with each commit's WAL frames written in one go.  NULL
+ * when it cannot be registered (then the default VFS serves). */
+#define SH_SQLITE_VFS "stackhook-wal"
+const char *sh_db_sqlite_vfs(void);
+
 int sh_db_pg_open(const char *uri, const struct sh_db_options *opt,
 		  struct sh_db **out, struct sh_err *err);
 

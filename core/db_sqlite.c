@@ -2,7 +2,8 @@
  * db_sqlite.c - the SQLite backend of db.h.
  *
  * WAL with synchronous=FULL (NORMAL may lose the last commits on power
- * loss), BEGIN IMMEDIATE for writes, a busy timeout, foreign keys on.
+ * loss; and db_sqlite_wal.c relies on the WAL's sync at every commit),
+ * BEGIN IMMEDIATE for writes, a busy timeout, foreign keys on.
  */
 #include "config.h"
 
@@ -363,7 +364,7 @@ sh_db_sqlite_open(const char *path, const struct sh_db_options *opt,
 	}
 	db->base.ops = &sqlite_ops;
 	db->base.begin_sql = "BEGIN IMMEDIATE";
-	rc = sqlite3_open_v2(path, &db->handle, flags, NULL);
+	rc = sqlite3_open_v2(path, &db->handle, flags, sh_db_sqlite_vfs());
 	if (rc != SQLITE_OK) {
 		fail_sqlite(db, rc, err, "cannot open");
 		goto fail;

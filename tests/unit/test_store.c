@@ -277,6 +277,50 @@ test_pragmas(void **state)
 	sh_db_close(db);
 }
 
+/*
+ * The WAL's frames are gathered into few writes (db_sqlite_wal.c): a
+ * transaction larger than one gathered write and than the page cache (so
+ * it spills, and rewrites frames it already wrote), and one rolled back,
+ * must read the same from another connection, which reads only the file.
+ */
+static void
+test_wal_gathered_writes(void **state)
+{
+	static const char fill[] =
+		"WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+		"WHERE i < 3000) INSERT INTO wal_probe SELECT i, randomblob(700) "
+		"FROM n";
+	struct store *s = *state;
+	struct sh_db *other;
+	struct sh_err err;
+	char check[32];
+
+	assert_int_equal(sh_db_exec(s->db, "CREATE TABLE wal_probe (i, b)", &err), 0);
+	assert_int_equal(sh_db_begin(s->db, &err), 0);
+	assert_int_equal(sh_db_exec(s->db, fill, &err), 0);
+	assert_int_equal(sh_db_exec(s->db, "UPDATE wal_probe SET i = i * 2", &err), 0);
+	assert_int_equal(sh_db_commit(s->db, &err), 0);
+	assert_int_equal(sh_db_begin(s->db, &err), 0);
+	assert_int_equal(sh_db_exec(s->db, fill, &err), 0);
+	sh_db_rollback(s->db);
+	assert_int_equal(sh_db_exec(s->db, "INSERT INTO wal_probe VALUES (-1, x'00')",
+				    &err), 0);
+
+	assert_int_equal(open_db(s->db_path, false, &other, &err), 0);
+	assert_int_equal(query_int(other, "SELECT count(*) FROM wal_probe"), 3001);
+	assert_int_equal(query_int(other, "SELECT sum(i) FROM wal_probe"),
+			 3000 * 3001 - 1);
+	assert_int_equal(query_int(other, "SELECT sum(length(b)) FROM wal_probe"),
+			 3000 * 700 + 1);
+	query_text(other, "PRAGMA integrity_check", check, sizeof(check));
+	assert_string_equal(check, "ok");
+	/* And after a checkpoint, from the database file itself. */
+	assert_int_equal(sh_db_exec(s->db, "PRAGMA wal_checkpoint(TRUNCATE)", &err), 0);
+	assert_int_equal(query_int(other, "SELECT sum(i) FROM wal_probe"),
+			 3000 * 3001 - 1);
+	sh_db_close(other);
+}
+
 /* ------------------------------------------------------------------ */
 /* schema */
 
@@ -1295,6 +1339,7 @@ main(void)
 		D(test_open_not_a_database),
 		cmocka_unit_test(test_open_relative_path),
 		S(test_pragmas),
+		S(test_wal_gathered_writes),
 		D(test_migrate_from_empty),
 		D(test_schema_check_empty),
 		S(test_schema_check_old),
