@@ -452,18 +452,23 @@ spawn_responder_point() {
 }
 
 # spawn_logged_responders COUNT: COUNT responders (spawn-fcgi -F) on $SOCK
-# for $CONF, pids in $PIDFILE, their stderr appended to $LOG.  A forking
-# spawn-fcgi points a responder's stderr at /dev/null: a wrapper keeps it,
-# and execs, so the pid file holds the responders' own pids.  Bails when
-# they do not all start.
+# for $CONF, pids in $PIDFILE, their stderr appended to $LOG (kept when
+# responders are started again).  A forking spawn-fcgi points a
+# responder's stderr at /dev/null: a wrapper keeps it, and execs, so the
+# pid file holds the responders' own pids.  RESPONDER_THREADS, when set, is
+# each one's --threads (1: a process serves one request at a time, so the
+# requests served at once are in as many processes).  Bails when they do
+# not all start.
+RESPONDER_THREADS=
 spawn_logged_responders() {
-	local count=$1 user_opts=()
+	local count=$1 user_opts=() threads=
+	[ -n "$RESPONDER_THREADS" ] && threads=" --threads $RESPONDER_THREADS"
 	cat >"$T/bin/responder" <<EOF
 #!/bin/sh
-exec "$SH_FCGI" -c "$CONF" 2>>"$LOG"
+exec "$SH_FCGI" -c "$CONF"$threads 2>>"$LOG"
 EOF
 	chmod 755 "$T/bin/responder"
-	: >"$LOG"
+	touch "$LOG"
 	if [ -n "$RUN_USER" ]; then
 		chown "$RUN_USER" "$LOG"
 		user_opts=(-u "$RUN_USER" -g "$RUN_GROUP")
@@ -690,6 +695,160 @@ spool_count() {
 # request must not leave either).
 spool_names() {
 	find "$SPOOL/$1" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
+}
+
+# db_lock [SECONDS]: another process (python3's sqlite3, as the service
+# user) takes the write lock of $DB (BEGIN IMMEDIATE) and holds it until
+# db_unlock, or SECONDS (default 30) at most; LOCKER is its pid.  1 when
+# it did not say it holds the lock within 5 s.
+db_lock() {
+	rm -f "$T/run/release"
+	as_run_user python3 -c '
+import os, sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=5)
+c.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+for _ in range(int(sys.argv[3]) * 10):
+    if os.path.exists(sys.argv[2]):
+        break
+    time.sleep(0.1)
+c.execute("COMMIT")
+print("released", flush=True)' "$DB" "$T/run/release" "${1:-30}" \
+		>"$T/log/locker.out" 2>"$T/log/locker.err" &
+	LOCKER=$!
+	track_pid "$LOCKER"
+	wait_for "grep -qs locked '$T/log/locker.out'" 5
+}
+
+# db_unlock: the holder of db_lock commits and exits; 0 when it said it
+# let go.
+db_unlock() {
+	touch "$T/run/release"
+	wait "$LOCKER"
+	grep -q released "$T/log/locker.out"
+}
+
+# push_bodies FIXTURE DIR COUNT TAG: DIR/1.json ... DIR/COUNT.json, the push
+# FIXTURE each on a commit of its own: TAG (hex) and the number, 40 hex
+# digits in all (after, checkout_sha and the first commit's id).
+push_bodies() {
+	mkdir -p "$2"
+	python3 -c '
+import json, sys
+fixture, out, count, tag = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+d = json.load(open(fixture))
+for i in range(1, count + 1):
+    sha = tag + "%0*d" % (40 - len(tag), i)
+    d["after"] = d["checkout_sha"] = d["commits"][0]["id"] = sha
+    json.dump(d, open("%s/%d.json" % (out, i), "w"))' "$@" || bail "cannot make $2"
+}
+
+# send_hooks DIR COUNT CLIENTS KEY: DIR/1.json ... DIR/COUNT.json POSTed as
+# Push Hooks to $BASE/webhooks/gitlab/$HOOK_SLUG (token $SECRET) by CLIENTS
+# clients at once, each its share one after the other, DIR/i.json with
+# the Idempotency-Key KEY-i.  Runs in the background: send_hooks_wait waits
+# for the clients.  Each answer is a line "i status retry-after curl-rc" in
+# DIR/answers (retry-after "-" when there is none); curl's --max-time
+# ($HOOK_MAX_TIME) only keeps a hung request from hanging the test.
+HOOK_SLUG=gitlab
+HOOK_MAX_TIME=60
+SEND_PIDS=()
+send_hooks() {
+	local dir=$1 count=$2 clients=$3 key=$4 c
+	rm -f "$dir"/answers*
+	SEND_PIDS=()
+	SEND_DIR=$dir
+	for ((c = 1; c <= clients; c++)); do
+		(
+			for ((i = c; i <= count; i += clients)); do
+				: >"$dir/head.$c"
+				status=$(curl -sS --max-time "$HOOK_MAX_TIME" -o /dev/null \
+					-D "$dir/head.$c" -w '%{http_code}' -X POST \
+					-H 'Content-Type: application/json' -H 'X-Gitlab-Event: Push Hook' \
+					-H "X-Gitlab-Token: $SECRET" -H "Idempotency-Key: $key-$i" \
+					--data-binary "@$dir/$i.json" \
+					"$BASE/webhooks/gitlab/$HOOK_SLUG" 2>>"$dir/curl.err")
+				rc=$?
+				retry=$(tr -d '\r' <"$dir/head.$c" | sed -n 's/^[Rr]etry-[Aa]fter:[[:space:]]*//p' | head -n 1)
+				echo "$i ${status:-000} ${retry:--} $rc"
+			done >"$dir/answers.$c"
+		) &
+		SEND_PIDS+=($!)
+	done
+}
+
+# send_hooks_wait: waits for send_hooks's clients; their answers, sorted,
+# in $SEND_DIR/answers.
+send_hooks_wait() {
+	local p
+	for p in "${SEND_PIDS[@]}"; do
+		wait "$p"
+	done
+	SEND_PIDS=()
+	sort -n "$SEND_DIR"/answers.* >"$SEND_DIR/answers"
+}
+
+# answered DIR [STATUS [RETRY-REGEX]]: how many of DIR/answers came back
+# (curl exit status 0), or with STATUS too, or with a Retry-After matching
+# RETRY-REGEX too.
+answered() {
+	awk -v s="${2:-}" -v r="${3:-}" '$4 == 0 && (s == "" || $2 == s) && (r == "" || $3 ~ r) { n++ }
+		END { print n + 0 }' "$1/answers"
+}
+
+# ingest_state KEY: what the database $DB and $SPOOL/new hold of the deliveries
+# whose Idempotency-Key starts with KEY, as JSON in $T/stored.json (read
+# it with jv EXPR "$T/stored.json"): deliveries, keys (distinct), accepted,
+# runs (theirs), runs_min and runs_max (a delivery's); entries (the spool
+# entries of their runs), runs_once (runs with exactly one entry), files
+# (in new/ holding them), unrecorded (of those, files spool_batches does
+# not name), most (the most deliveries one file serves); and across
+# everything stored: orphan_runs (runs without their delivery),
+# stray_entries (entries in new/ whose run does not exist), tmp (files in
+# tmp/).  Read as the service user, waiting for a writer's lock.
+ingest_state() {
+	as_run_user python3 -c '
+import json, os, sqlite3, sys
+db, spool, key = sys.argv[1:4]
+c = sqlite3.connect(db, timeout=30)
+dels = dict(c.execute("SELECT id, outcome FROM deliveries WHERE substr(key, 1, ?) = ?",
+                      (len(key), key)).fetchall())
+keys = c.execute("SELECT count(DISTINCT key) FROM deliveries WHERE substr(key, 1, ?) = ?",
+                 (len(key), key)).fetchone()[0]
+runs = {}
+for run, delivery in c.execute("SELECT id, delivery_id FROM runs"):
+    runs[run] = delivery
+ours = {r: d for r, d in runs.items() if d in dels}
+per = [sum(1 for d in ours.values() if d == i) for i in dels]
+orphans = c.execute("SELECT count(*) FROM runs WHERE delivery_id IS NULL OR "
+                    "delivery_id NOT IN (SELECT id FROM deliveries)").fetchone()[0]
+recorded = {n for (n,) in c.execute("SELECT name FROM spool_batches")}
+seen, files, stray, most = {}, set(), 0, 0
+for name in sorted(os.listdir(os.path.join(spool, "new"))):
+    path = os.path.join(spool, "new", name)
+    if name.startswith(".") or not os.path.isfile(path):
+        continue
+    served = set()
+    for line in open(path):
+        e = json.loads(line)
+        if e.get("run") not in runs:
+            stray += 1
+        elif e["run"] in ours:
+            seen[e["run"]] = seen.get(e["run"], 0) + 1
+            served.add(ours[e["run"]])
+    if served:
+        files.add(name)
+        most = max(most, len(served))
+tmp = [n for n in os.listdir(os.path.join(spool, "tmp")) if not n.startswith(".")]
+print(json.dumps({
+    "deliveries": len(dels), "keys": keys,
+    "accepted": sum(1 for o in dels.values() if o == "accepted"),
+    "runs": len(ours), "runs_min": min(per, default=0), "runs_max": max(per, default=0),
+    "entries": sum(seen.values()), "runs_once": sum(1 for n in seen.values() if n == 1),
+    "files": len(files), "unrecorded": len(files - recorded), "most": most,
+    "orphan_runs": orphans, "stray_entries": stray, "tmp": len(tmp)}))' \
+		"$DB" "$SPOOL" "$1" >"$T/stored.json" 2>"$T/stored.err" ||
+		echo '{}' >"$T/stored.json"
 }
 
 # sign TOKEN ID TIMESTAMP FILE: "v1,<base64>", the Standard Webhooks
@@ -977,8 +1136,9 @@ nginx_responder() {
 #                              test point "nginx + spawn-fcgi serve ...".
 #   serve_responders COUNT [WORKERS] [CONNECTIONS]
 #                              COUNT responders (spawn_logged_responders:
-#                              pids in $PIDFILE, logs in $LOG), nginx with
-#                              WORKERS processes of CONNECTIONS each.
+#                              pids in $PIDFILE, logs in $LOG, threads
+#                              $RESPONDER_THREADS), nginx with WORKERS
+#                              processes of CONNECTIONS each.
 serve_instance() {
 	nginx_responder "$N" "$PORT" "$SOCK" "$BASE/healthz"
 }
