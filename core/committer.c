@@ -137,6 +137,7 @@ bump_epoch(struct region *r)
 	syscall(SYS_futex, (uint32_t *)&r->epoch, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+/* What is left of deadline, in waits of at most WAIT_SLICE_MS. */
 static int64_t
 remaining(int64_t deadline)
 {
@@ -488,14 +489,17 @@ fail_all(int *rc, struct sh_err **errs, size_t n, const struct sh_err *err)
  * storage, one each, so that one bad delivery does not take its
  * neighbours down with it. */
 static void
-commit(struct sh_committer *c, struct sh_delivery **batch, int *rc,
-       struct sh_err **errs, size_t n)
+commit(struct sh_committer *c, int64_t deadline, struct sh_delivery **batch,
+       int *rc, struct sh_err **errs, size_t n)
 {
 	const struct sh_ingest_env env = {.cfg = c->cfg};
 	struct sh_err err;
 
 	sh_err_clear(&err);
-	if (writer_db(c, &err) < 0) {
+	/* The writer is a sender too: it waits for the database no longer
+	 * than its own busy_timeout lasts (the others give up on theirs). */
+	if (writer_db(c, &err) < 0 ||
+	    sh_db_set_busy_timeout(c->db, deadline - now_ms(), &err) < 0) {
 		fail_all(rc, errs, n, &err);
 		return;
 	}
@@ -519,12 +523,13 @@ commit(struct sh_committer *c, struct sh_delivery **batch, int *rc,
 }
 
 /*
- * Holding the lock: commits the queued slots, and own (a delivery too big
- * for a slot, or NULL) with them; its result goes to *own_rc/own_err.
+ * Holding the lock, until deadline (the caller's): commits the queued
+ * slots, and own (a delivery too big for a slot, or NULL) with them; its
+ * result goes to *own_rc/own_err.
  */
 static void
-write_batch(struct sh_committer *c, struct sh_delivery *own, int *own_rc,
-	    struct sh_err *own_err)
+write_batch(struct sh_committer *c, int64_t deadline, struct sh_delivery *own,
+	    int *own_rc, struct sh_err *own_err)
 {
 	struct sh_delivery *batch[SH_COMMIT_BATCH_MAX + 1];
 	struct sh_err *errs[SH_COMMIT_BATCH_MAX + 1];
@@ -551,7 +556,7 @@ write_batch(struct sh_committer *c, struct sh_delivery *own, int *own_rc,
 		errs[count++] = own_err;
 	}
 	if (count > 0)
-		commit(c, batch, rc, errs, count);
+		commit(c, deadline, batch, rc, errs, count);
 	for (size_t i = 0, k = 0; i < n; i++) {
 		if (t[i].rc == 0 && batch[k] == &t[i].d)
 			t[i].rc = rc[k++];
@@ -602,6 +607,7 @@ static int
 submit_alone(struct sh_committer *c, struct sh_delivery *d, int64_t timeout_ms,
 	     struct sh_err *err)
 {
+	int64_t deadline = now_ms() + timeout_ms;
 	struct timespec until;
 	int rc = -1, held;
 
@@ -620,7 +626,7 @@ submit_alone(struct sh_committer *c, struct sh_delivery *d, int64_t timeout_ms,
 				  "another batch of deliveries was still being "
 				  "written after busy_timeout (%lld ms)",
 				  (long long)timeout_ms);
-	write_batch(c, d, &rc, err);
+	write_batch(c, deadline, d, &rc, err);
 	unlock(c->r);
 	return rc;
 }
@@ -702,6 +708,10 @@ sh_committer_submit(struct sh_committer *c, struct sh_delivery *d,
 						  "over while it waited");
 			return collect(s, d, err);
 		}
+		/* Past the deadline, a sender no longer starts a batch: its
+		 * transaction would wait for the database on top. */
+		if (remaining(deadline) <= 0)
+			return give_up(c, s, d, err);
 		held = locked(r, pthread_mutex_trylock(&r->writer), err);
 		if (held < 0) {
 			struct sh_err why = *err;
@@ -712,12 +722,10 @@ sh_committer_submit(struct sh_committer *c, struct sh_delivery *d,
 			return -1;
 		}
 		if (held > 0) {
-			write_batch(c, NULL, NULL, NULL);
+			write_batch(c, deadline, NULL, NULL, NULL);
 			unlock(r);
 			continue;
 		}
-		if (remaining(deadline) <= 0)
-			return give_up(c, s, d, err);
 		wait_epoch(r, seen, remaining(deadline));
 	}
 }

@@ -34,6 +34,12 @@ sh_db_backend(const struct sh_db *db)
 }
 
 int
+sh_db_set_busy_timeout(struct sh_db *db, int64_t ms, struct sh_err *err)
+{
+	return db->ops->set_busy_timeout(db, ms < 1 ? 1 : ms, err);
+}
+
+int
 sh_db_exec(struct sh_db *db, const char *sql, struct sh_err *err)
 {
 	return db->ops->exec(db, sql, err);

@@ -18,6 +18,7 @@ struct sh_db_ops {
 	int64_t (*changes)(struct sh_db *db);
 	int (*param_count)(struct sh_stmt *st);
 	bool (*alive)(struct sh_db *db);
+	int (*set_busy_timeout)(struct sh_db *db, int64_t ms, struct sh_err *err);
 	int (*column_count)(struct sh_stmt *st);
 	const char *(*column_name)(struct sh_stmt *st, int col);
 	bool (*column_is_blob)(struct sh_stmt *st, int col);

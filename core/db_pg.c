@@ -114,6 +114,7 @@ struct pg_db {
 	size_t stmt_count;
 	int64_t changes;
 	char *target;          /* the URI without its password, for messages */
+	int64_t lock_timeout_ms; /* as last SET */
 };
 
 static const struct sh_db_ops pg_ops;
@@ -370,6 +371,22 @@ pg_blob(struct sh_stmt *base, int col, size_t *len)
 	return st->blob;
 }
 
+/* A round trip only when the value changes. */
+static int
+pg_set_busy_timeout(struct sh_db *base, int64_t ms, struct sh_err *err)
+{
+	struct pg_db *db = (struct pg_db *)base;
+	char sql[64];
+
+	if (ms == db->lock_timeout_ms)
+		return 0;
+	snprintf(sql, sizeof(sql), "SET lock_timeout = %lld", (long long)ms);
+	if (pg_exec(base, sql, err) < 0)
+		return -1;
+	db->lock_timeout_ms = ms;
+	return 0;
+}
+
 static bool
 pg_alive(struct sh_db *db)
 {
@@ -441,6 +458,7 @@ static const struct sh_db_ops pg_ops = {
 	.changes = pg_changes,
 	.param_count = pg_param_count,
 	.alive = pg_alive,
+	.set_busy_timeout = pg_set_busy_timeout,
 	.column_count = pg_column_count,
 	.column_name = pg_column_name,
 	.column_is_blob = pg_column_is_blob,
@@ -490,7 +508,6 @@ sh_db_pg_open(const char *uri, const struct sh_db_options *opt,
 	      struct sh_db **out, struct sh_err *err)
 {
 	struct pg_db *db;
-	char timeout[64];
 
 	*out = NULL;
 	pthread_once(&pq_once, pq_load);
@@ -521,9 +538,8 @@ sh_db_pg_open(const char *uri, const struct sh_db_options *opt,
 	db->target = safe_target(db->conn);
 	pq.PQsetNoticeProcessor(db->conn, on_notice, NULL);
 	/* A writer waits at most busy_timeout for the lock, as with SQLite. */
-	snprintf(timeout, sizeof(timeout), "SET lock_timeout = %lld",
-		 (long long)opt->busy_timeout_ms);
-	if (pg_exec(&db->base, timeout, err) < 0 ||
+	db->lock_timeout_ms = -1;
+	if (sh_db_set_busy_timeout(&db->base, opt->busy_timeout_ms, err) < 0 ||
 	    pg_exec(&db->base, "SET synchronous_commit = on", err) < 0) {
 		pg_close(&db->base);
 		return -1;

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,15 @@ sqlite_alive(struct sh_db *db)
 }
 
 static int
+sqlite_set_busy_timeout(struct sh_db *base, int64_t ms, struct sh_err *err)
+{
+	struct sqlite_db *db = (struct sqlite_db *)base;
+	int rc = sqlite3_busy_timeout(db->handle, ms > INT_MAX ? INT_MAX : (int)ms);
+
+	return rc == SQLITE_OK ? 0 : fail_sqlite(db, rc, err, "cannot set busy_timeout");
+}
+
+static int
 sqlite_column_count(struct sh_stmt *st)
 {
 	return sqlite3_column_count(HANDLE(st));
@@ -289,6 +299,7 @@ static const struct sh_db_ops sqlite_ops = {
 	.changes = sqlite_changes,
 	.param_count = sqlite_param_count,
 	.alive = sqlite_alive,
+	.set_busy_timeout = sqlite_set_busy_timeout,
 	.column_count = sqlite_column_count,
 	.column_name = sqlite_column_name,
 	.column_is_blob = sqlite_column_is_blob,

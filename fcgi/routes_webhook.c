@@ -22,18 +22,24 @@ refuse(struct sh_route_ctx *ctx, const struct sh_webhook_request *wr,
 	sh_http_error(ctx->resp, err);
 }
 
-/* Best effort: the database may be what refused the write. */
+/* Best effort, and without waiting: the database may be what refused
+ * the write, and the 503 has already waited busy_timeout for it (the log
+ * line storage_failure() writes is the record that does not depend on the
+ * database). */
 static void
 count_storage_refusal(struct sh_route_ctx *ctx, const struct sh_delivery *d)
 {
 	char name[48];
 
+	if (sh_db_set_busy_timeout(ctx->db, 0, NULL) < 0)
+		return;
 	if (sh_metrics_add(ctx->db, "storage_refusals", 1, NULL) == 0 &&
 	    d->secrets.ref.id > 0) {
 		snprintf(name, sizeof(name), "storage_refusals:%lld",
 			 (long long)d->secrets.ref.id);
 		sh_metrics_add(ctx->db, name, 1, NULL);
 	}
+	sh_db_set_busy_timeout(ctx->db, ctx->inst->cfg->busy_timeout_ms, NULL);
 }
 
 /*

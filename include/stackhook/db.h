@@ -57,6 +57,11 @@ int sh_db_begin(struct sh_db *db, struct sh_err *err);
 int sh_db_commit(struct sh_db *db, struct sh_err *err);
 void sh_db_rollback(struct sh_db *db);
 
+/* How long the next write transactions wait for the write lock (at
+ * least 1 ms; opened with the options' busy_timeout_ms).  Returns 0 or -1
+ * (err set). */
+int sh_db_set_busy_timeout(struct sh_db *db, int64_t ms, struct sh_err *err);
+
 /* Runs SQL without parameters (one or more statements: schema changes). */
 int sh_db_exec(struct sh_db *db, const char *sql, struct sh_err *err);
 
