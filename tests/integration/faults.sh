@@ -256,14 +256,7 @@ api_json POST /api/v1/integrations \
 check "default integration with the mock as api_host_url: 201" status_is 201 ||
 	bail "cannot create the integration"
 SECRET=$(jv 'd["webhook_secret"]')
-made=0
-for s in "diaspora master" "diaspora-dev develop"; do
-	read -r id branch <<<"$s"
-	api_json POST /api/v1/stacks \
-		"{\"id\":\"$id\",\"name\":\"$id\",\"integration\":\"gitlab\",\"namespace\":\"mike\",\"repository\":\"diaspora\",\"branch\":\"$branch\"}"
-	status_is 201 && made=$((made + 1))
-done
-check_eval "stacks diaspora (master) and diaspora-dev (develop) on mike/diaspora" '[ "$made" = 2 ]'
+check "stacks diaspora (master) and diaspora-dev (develop) on mike/diaspora" diaspora_stacks
 
 # Fault scenarios: survived (no check failed but those of a known bug),
 # and clean (not even those).

@@ -51,14 +51,7 @@ api_json POST /api/v1/integrations \
 	'{"name":"GitLab","type":"default","api_host_url":"https://gitlab.example.com","api_token":"glpat-GroupCommitToken0123456789"}'
 check "default integration created (201)" status_is 201 || bail "cannot create the integration"
 SECRET=$(jv 'd["webhook_secret"]')
-made=0
-for s in "diaspora master" "diaspora-dev develop"; do
-	read -r id branch <<<"$s"
-	api_json POST /api/v1/stacks \
-		"{\"id\":\"$id\",\"name\":\"$id\",\"integration\":\"gitlab\",\"namespace\":\"mike\",\"repository\":\"diaspora\",\"branch\":\"$branch\"}"
-	status_is 201 && made=$((made + 1))
-done
-check_eval "stacks diaspora (master) and diaspora-dev (develop) on mike/diaspora" '[ "$made" = 2 ]'
+check "stacks diaspora (master) and diaspora-dev (develop) on mike/diaspora" diaspora_stacks
 
 # One push alone first: the runs a push makes (a tracked and a proposed).
 push_bodies "$FIX/push.json" "$T/first" 1 f0

@@ -585,6 +585,20 @@ api_json() {
 	api_json_at "$BASE" "$ADMIN_KEY" "$@"
 }
 
+# diaspora_stacks [BASE]: the stacks diaspora (master) and diaspora-dev
+# (develop) following mike/diaspora -- the project of the push fixtures --
+# through the default integration, created as the admin at BASE (default
+# $BASE); 0 when both were created.
+diaspora_stacks() {
+	local s id branch
+	for s in "diaspora master" "diaspora-dev develop"; do
+		read -r id branch <<<"$s"
+		api_json_at "${1:-$BASE}" "$ADMIN_KEY" POST /api/v1/stacks \
+			"{\"id\":\"$id\",\"name\":\"$id\",\"integration\":\"gitlab\",\"namespace\":\"mike\",\"repository\":\"diaspora\",\"branch\":\"$branch\"}"
+		status_is 201 || return 1
+	done
+}
+
 # api_as KEY METHOD PATH [JSON]: api_at $BASE with the API key KEY, and
 # JSON, when given, as the body (for the tests that act as several users).
 api_as() {
