@@ -38,6 +38,10 @@
 #define SLOT_DATA (96 * 1024) /* a delivery's strings and paths; its runs */
 #define WAIT_SLICE_MS 50      /* how soon a waiter notices a writer died */
 #define RECLAIM_MS 60000      /* a slot held this long lost its process */
+/* A batch's wait for the database is what is left of its writer's
+ * deadline, rounded down to this: the value then stays the same from one
+ * batch to the next (PostgreSQL's SET lock_timeout is a round trip). */
+#define BUSY_STEP_MS 100
 #define BOOT_ID_LEN 40
 
 enum slot_state { FREE, FILLING, QUEUED, TAKEN, DONE, ABANDONED };
@@ -493,13 +497,14 @@ commit(struct sh_committer *c, int64_t deadline, struct sh_delivery **batch,
        int *rc, struct sh_err **errs, size_t n)
 {
 	const struct sh_ingest_env env = {.cfg = c->cfg};
+	int64_t left = deadline - now_ms();
 	struct sh_err err;
 
 	sh_err_clear(&err);
 	/* The writer is a sender too: it waits for the database no longer
 	 * than its own busy_timeout lasts (the others give up on theirs). */
 	if (writer_db(c, &err) < 0 ||
-	    sh_db_set_busy_timeout(c->db, deadline - now_ms(), &err) < 0) {
+	    sh_db_set_busy_timeout(c->db, left - left % BUSY_STEP_MS, &err) < 0) {
 		fail_all(rc, errs, n, &err);
 		return;
 	}

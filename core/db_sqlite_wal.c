@@ -332,6 +332,7 @@ gather_current_time_ms(sqlite3_vfs *vfs, sqlite3_int64 *out)
 	return real_vfs->xCurrentTimeInt64(real_vfs, out);
 }
 
+/* xDlOpen and the rest stay NULL: the store loads no SQLite extensions. */
 static void
 register_vfs(void)
 {
